@@ -1,0 +1,144 @@
+//! A backend reached over the legacy HTTP+SSE transport (2024-11-05): one GET stream that first
+//! names a POST endpoint in an `endpoint` event and then carries every message from the server.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::{Client, Url};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use toolport_protocol::jsonrpc::Payload;
+use toolport_protocol::{ErrorCode, Message, Response, RpcError};
+
+use super::header_map;
+use crate::error::UpstreamError;
+use crate::peer::{Inbound, NotificationHook, Peer, PeerShared};
+
+const ENDPOINT_WAIT: Duration = Duration::from_secs(10);
+
+pub(super) async fn connect(
+    name: &str,
+    url: &str,
+    headers: &BTreeMap<String, String>,
+    client: Client,
+    hook: Option<NotificationHook>,
+    shutdown: CancellationToken,
+) -> Result<(Arc<Peer>, mpsc::UnboundedReceiver<Inbound>), UpstreamError> {
+    let base =
+        Url::parse(url).map_err(|e| UpstreamError::Connect(format!("invalid URL {url:?}: {e}")))?;
+    let headers = header_map(headers)?;
+    let resp = client
+        .get(base.clone())
+        .headers(headers.clone())
+        .header(ACCEPT, "text/event-stream")
+        .send()
+        .await
+        .map_err(|e| UpstreamError::Connect(format!("GET {url} failed: {e}")))?;
+    if !resp.status().is_success() {
+        return Err(UpstreamError::Connect(format!(
+            "GET {url} answered HTTP {}",
+            resp.status()
+        )));
+    }
+    let mut events = resp.bytes_stream().eventsource();
+    let endpoint = tokio::time::timeout(ENDPOINT_WAIT, async {
+        while let Some(Ok(event)) = events.next().await {
+            if event.event == "endpoint" {
+                return Some(event.data);
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .ok_or_else(|| {
+        UpstreamError::Connect(format!(
+            "{url} sent no `endpoint` event within {}s; is it a legacy SSE server? (use \"type\": \"http\" for Streamable HTTP)",
+            ENDPOINT_WAIT.as_secs()
+        ))
+    })?;
+    let endpoint = base
+        .join(endpoint.trim())
+        .map_err(|e| UpstreamError::Protocol(format!("invalid endpoint {endpoint:?}: {e}")))?;
+    let (peer, mut outbound, shared, ev_rx) = Peer::new(hook);
+    let name: Arc<str> = name.into();
+    tokio::spawn(async move {
+        let closed = shared.closed_token();
+        let reason = loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break "gateway shutting down".to_string(),
+                () = closed.cancelled() => return,
+                msg = outbound.recv() => {
+                    let Some(msg) = msg else { break "peer dropped".to_string() };
+                    tokio::spawn(post(client.clone(), endpoint.clone(), headers.clone(), msg, shared.clone()));
+                }
+                event = events.next() => match event {
+                    Some(Ok(event)) => {
+                        if event.event == "message" || event.event.is_empty() {
+                            deliver(&name, &shared, event.data.as_bytes());
+                        }
+                    }
+                    Some(Err(e)) => break format!("event stream failed: {e}"),
+                    None => break "event stream ended".to_string(),
+                }
+            }
+        };
+        shared.close(reason);
+    });
+    Ok((Arc::new(peer), ev_rx))
+}
+
+fn deliver(name: &str, shared: &PeerShared, bytes: &[u8]) {
+    match Payload::parse(bytes) {
+        Payload::Single(Ok(msg)) => shared.deliver(msg, None),
+        Payload::Batch(items) => items
+            .into_iter()
+            .flatten()
+            .for_each(|m| shared.deliver(m, None)),
+        Payload::Single(Err(e)) => tracing::warn!(
+            target: "toolport::backend",
+            server = name,
+            "ignoring a malformed message: {}",
+            e.error.message
+        ),
+    }
+}
+
+async fn post(
+    client: Client,
+    endpoint: Url,
+    headers: reqwest::header::HeaderMap,
+    msg: Message,
+    shared: Arc<PeerShared>,
+) {
+    let id = match &msg {
+        Message::Request(r) => Some(r.id.clone()),
+        _ => None,
+    };
+    let result = client
+        .post(endpoint.clone())
+        .headers(headers)
+        .header(CONTENT_TYPE, "application/json")
+        .body(msg.to_json())
+        .send()
+        .await;
+    let problem = match result {
+        Ok(r) if r.status().is_success() => return,
+        Ok(r) => format!("POST {endpoint} answered HTTP {}", r.status()),
+        Err(e) => format!("POST {endpoint} failed: {e}"),
+    };
+    if let Some(id) = id {
+        shared.deliver(
+            Message::Response(Response::error(
+                id,
+                RpcError::new(ErrorCode::BACKEND_UNAVAILABLE, problem),
+            )),
+            None,
+        );
+    }
+}
