@@ -1,0 +1,158 @@
+//! The one validated internal form of configuration. Every source (the config file today, the
+//! store and admin API later) is turned into a [`GatewayConfig`] before the gateway sees it, and
+//! new versions reach the gateway through a watch channel.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use toolport_upstream::UpstreamSpec;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewayConfig {
+    pub servers: BTreeMap<String, ServerConfig>,
+    /// Named endpoints (`/mcp/{name}`) selecting servers by tag, like 1MCP presets.
+    pub endpoints: BTreeMap<String, EndpointConfig>,
+    pub settings: Settings,
+    pub http: HttpSettings,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    pub spec: UpstreamSpec,
+    pub tools: ToolFilter,
+    pub tags: Vec<String>,
+    /// Deadline for one call to this server.
+    pub timeout: Duration,
+    /// The namespace of this server's names on aggregated endpoints (default: the server name).
+    pub prefix: String,
+}
+
+impl ServerConfig {
+    /// True when switching from `self` to `other` needs a new connection; filter, tag and timeout
+    /// changes apply to the running connection.
+    pub fn needs_restart(&self, other: &Self) -> bool {
+        self.spec != other.spec
+    }
+}
+
+/// Which tools of a server are exposed. `allow` empty means all; `deny` wins over `allow`.
+/// Patterns are exact names or contain `*` wildcards.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ToolFilter {
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+}
+
+impl ToolFilter {
+    pub fn admits(&self, name: &str) -> bool {
+        let allowed = self.allow.is_empty() || self.allow.iter().any(|p| wildcard_match(p, name));
+        allowed && !self.deny.iter().any(|p| wildcard_match(p, name))
+    }
+}
+
+/// Matches `name` against a pattern where `*` stands for any run of characters.
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EndpointConfig {
+    /// Servers carrying any of these tags are part of the endpoint.
+    pub tags: Vec<String>,
+    /// Servers named explicitly.
+    pub servers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Default deadline for a call when a server sets none.
+    pub request_timeout: Duration,
+    pub ping_interval: Duration,
+    /// Items per page of merged lists; 0 means one page.
+    pub page_size: usize,
+    /// Prefix names with the server's namespace on aggregated endpoints.
+    pub namespacing: bool,
+    /// Hosts that HTTP APIs may reach although they resolve to loopback or private addresses.
+    pub ssrf_allow_hosts: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(60),
+            ping_interval: Duration::from_secs(15),
+            page_size: 0,
+            namespacing: true,
+            ssrf_allow_hosts: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSettings {
+    pub listen: SocketAddr,
+    /// Origins admitted besides loopback ones (`http://localhost:*` style entries allowed).
+    pub allowed_origins: Vec<String>,
+    /// Host header values admitted besides loopback names.
+    pub allowed_hosts: Vec<String>,
+    pub max_body_bytes: usize,
+    /// Idle time after which a Streamable HTTP session is forgotten.
+    pub session_idle: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            max_body_bytes: 4 * 1024 * 1024,
+            session_idle: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard_match("*", "anything"));
+        assert!(wildcard_match("get_*", "get_user"));
+        assert!(!wildcard_match("get_*", "set_user"));
+        assert!(wildcard_match("*_user", "get_user"));
+        assert!(wildcard_match("a*c*e", "abcde"));
+        assert!(!wildcard_match("a*c*e", "abcd"));
+        assert!(wildcard_match("exact", "exact"));
+        assert!(!wildcard_match("exact", "exact2"));
+    }
+
+    #[test]
+    fn deny_wins_over_allow() {
+        let f = ToolFilter {
+            allow: vec!["read_*".into()],
+            deny: vec!["read_secret".into()],
+        };
+        assert!(f.admits("read_file"));
+        assert!(!f.admits("read_secret"));
+        assert!(!f.admits("write_file"));
+        assert!(ToolFilter::default().admits("x"));
+    }
+}

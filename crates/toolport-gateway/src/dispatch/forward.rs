@@ -1,0 +1,398 @@
+//! Sending a client's request to the backend that owns it: the name or URI is translated, the
+//! request gets the connection's own id (so concurrent clients never collide), progress tokens are
+//! remapped to gateway-unique ones, and cancellation and timeouts are passed upstream.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use toolport_protocol::{Request, RequestId, meta};
+use toolport_upstream::api::ApiBackend;
+use toolport_upstream::{Peer, UpstreamError};
+
+use crate::error::GatewayError;
+use crate::gateway::{Gateway, ProgressRoute, RequestRoute};
+use crate::registry::ListKind;
+use crate::session::{InFlight, Session, Sink};
+use crate::view::BackendView;
+
+impl Gateway {
+    /// `tools/call` and `prompts/get`: routed by `params.name`.
+    pub(super) async fn call_named(
+        self: &Arc<Self>,
+        session: &Arc<Session>,
+        request: Request,
+        sink: &Sink,
+        kind: ListKind,
+    ) -> Result<Value, GatewayError> {
+        let exposed = request
+            .str_param("name")
+            .map_err(|e| GatewayError::InvalidParams(e.message))?
+            .to_string();
+        let (view, original) = self.resolve_name(&session.scope, &exposed, kind)?;
+        let Request { id, method, params } = request;
+        let mut params = params.unwrap_or_else(|| json!({}));
+        params["name"] = Value::String(original.clone());
+        let mut result = self
+            .forward(session, sink, &view, &method, Some(params), &id, &original)
+            .await?;
+        // Resources a result points at must be readable through the same endpoint.
+        if session.scope.namespaced() {
+            let items = match kind {
+                ListKind::Prompts => result.get_mut("messages"),
+                _ => result.get_mut("content"),
+            };
+            if let Some(Value::Array(items)) = items {
+                for item in items {
+                    let item = match kind {
+                        ListKind::Prompts => item.get_mut("content"),
+                        _ => Some(item),
+                    };
+                    if let Some(item) = item {
+                        self.wrap_content_uri(session, &view, item);
+                    }
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    /// Rewrites the URI of a `resource_link` or embedded `resource` content item.
+    fn wrap_content_uri(&self, session: &Session, view: &BackendView, item: &mut Value) {
+        let slot = match item.get("type").and_then(Value::as_str) {
+            Some("resource_link") => item.get_mut("uri"),
+            Some("resource") => item.get_mut("resource").and_then(|r| r.get_mut("uri")),
+            _ => None,
+        };
+        if let Some(slot) = slot
+            && let Some(uri) = slot.as_str()
+        {
+            *slot = Value::String(self.exposed_uri(session, view, uri));
+        }
+    }
+
+    /// `resources/read`, `resources/subscribe`, `resources/unsubscribe`: routed by `params.uri`.
+    pub(super) async fn resource_request(
+        self: &Arc<Self>,
+        session: &Arc<Session>,
+        request: Request,
+        sink: &Sink,
+    ) -> Result<Value, GatewayError> {
+        let exposed = request
+            .str_param("uri")
+            .map_err(|e| GatewayError::InvalidParams(e.message))?
+            .to_string();
+        let (view, original) = self.resolve_uri(session, &exposed)?;
+        let Request { id, method, params } = request;
+        let mut params = params.unwrap_or_else(|| json!({}));
+        params["uri"] = Value::String(original.clone());
+        let mut result = self
+            .forward(session, sink, &view, &method, Some(params), &id, &original)
+            .await?;
+        let key = (view.name.clone(), original);
+        match method.as_str() {
+            "resources/subscribe" => {
+                session
+                    .state
+                    .lock()
+                    .expect("session lock")
+                    .subscriptions
+                    .insert(key);
+            }
+            "resources/unsubscribe" => {
+                session
+                    .state
+                    .lock()
+                    .expect("session lock")
+                    .subscriptions
+                    .remove(&key);
+            }
+            _ => {
+                if let Some(Value::Array(contents)) = result.get_mut("contents") {
+                    for item in contents {
+                        if let Some(uri) = item.get("uri").and_then(Value::as_str) {
+                            let wrapped = self.exposed_uri(session, &view, uri);
+                            item["uri"] = Value::String(wrapped);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    /// `completion/complete`: routed by the prompt name or resource URI in `params.ref`.
+    pub(super) async fn complete(
+        self: &Arc<Self>,
+        session: &Arc<Session>,
+        request: Request,
+        sink: &Sink,
+    ) -> Result<Value, GatewayError> {
+        let reference = request
+            .params
+            .as_ref()
+            .and_then(|p| p.get("ref"))
+            .cloned()
+            .ok_or_else(|| {
+                GatewayError::InvalidParams("completion/complete needs params.ref".into())
+            })?;
+        let (view, field, original) = match reference.get("type").and_then(Value::as_str) {
+            Some("ref/prompt") => {
+                let name = reference
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let (view, original) =
+                    self.resolve_name(&session.scope, name, ListKind::Prompts)?;
+                (view, "name", original)
+            }
+            Some("ref/resource") => {
+                let uri = reference
+                    .get("uri")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let (view, original) = self.resolve_uri(session, uri)?;
+                (view, "uri", original)
+            }
+            other => {
+                return Err(GatewayError::InvalidParams(format!(
+                    "params.ref.type must be \"ref/prompt\" or \"ref/resource\", not {other:?}"
+                )));
+            }
+        };
+        let Request { id, method, params } = request;
+        let mut params = params.unwrap_or_else(|| json!({}));
+        params["ref"][field] = Value::String(original.clone());
+        self.forward(session, sink, &view, &method, Some(params), &id, &original)
+            .await
+    }
+
+    /// Sends one request to `view`'s backend and waits for the answer, its deadline, or the
+    /// client's cancellation.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn forward(
+        self: &Arc<Self>,
+        session: &Arc<Session>,
+        sink: &Sink,
+        view: &Arc<BackendView>,
+        method: &str,
+        mut params: Option<Value>,
+        client_id: &RequestId,
+        label: &str,
+    ) -> Result<Value, GatewayError> {
+        let server = view.name.to_string();
+        if let Some(api) = view
+            .snapshot
+            .api
+            .as_ref()
+            .filter(|_| view.snapshot.is_ready())
+        {
+            return self.call_api(api, view, method, params, label).await;
+        }
+        let peer =
+            view.snapshot
+                .ready_peer()
+                .cloned()
+                .ok_or_else(|| GatewayError::Unavailable {
+                    server: server.clone(),
+                    reason: view.unavailable_reason(),
+                })?;
+        let started = Instant::now();
+        let progress = self.remap_progress(&mut params, sink);
+        let pending =
+            peer.start_request(method, params)
+                .map_err(|error| GatewayError::Upstream {
+                    server: server.clone(),
+                    error,
+                })?;
+        let cancel = CancellationToken::new();
+        let mut guard = CallGuard::register(
+            self, session, client_id, view, &peer, pending.id, &cancel, sink, progress,
+        );
+        let timeout = view.config.timeout;
+        let outcome = tokio::select! {
+            r = pending.wait(timeout) => r,
+            () = cancel.cancelled() => Err(UpstreamError::Closed("cancelled by the client".into())),
+        };
+        guard.answered = matches!(outcome, Ok(_) | Err(UpstreamError::Rpc(_)));
+        let (label_outcome, result) = match outcome {
+            Ok(value) => {
+                let failed = value.get("isError").and_then(Value::as_bool) == Some(true);
+                (if failed { "tool_error" } else { "ok" }, Ok(value))
+            }
+            Err(UpstreamError::Timeout(ms)) => (
+                "timeout",
+                Err(GatewayError::Timeout {
+                    server: server.clone(),
+                    method: method.to_string(),
+                    ms,
+                }),
+            ),
+            Err(error @ UpstreamError::Rpc(_)) => (
+                "error",
+                Err(GatewayError::Upstream {
+                    server: server.clone(),
+                    error,
+                }),
+            ),
+            Err(error) => (
+                "unavailable",
+                Err(GatewayError::Upstream {
+                    server: server.clone(),
+                    error,
+                }),
+            ),
+        };
+        self.metrics
+            .record(&server, method, label, label_outcome, started.elapsed());
+        result
+    }
+
+    /// A call to an HTTP API backend: only `tools/call` exists there.
+    async fn call_api(
+        &self,
+        api: &ApiBackend,
+        view: &BackendView,
+        method: &str,
+        params: Option<Value>,
+        label: &str,
+    ) -> Result<Value, GatewayError> {
+        let server = view.name.to_string();
+        if method != "tools/call" {
+            return Err(GatewayError::MethodNotFound(format!(
+                "{method} (server {server:?} is an HTTP API, which only has tools)"
+            )));
+        }
+        let started = Instant::now();
+        let arguments = params
+            .and_then(|mut p| p.get_mut("arguments").map(Value::take))
+            .unwrap_or_else(|| json!({}));
+        let timeout = view.config.timeout;
+        let outcome = tokio::time::timeout(timeout, api.call(label, arguments)).await;
+        let (label_outcome, result) = match outcome {
+            Ok(Ok(value)) => {
+                let failed = value.get("isError").and_then(Value::as_bool) == Some(true);
+                (if failed { "tool_error" } else { "ok" }, Ok(value))
+            }
+            Ok(Err(error)) => (
+                "error",
+                Err(GatewayError::Upstream {
+                    server: server.clone(),
+                    error,
+                }),
+            ),
+            Err(_) => (
+                "timeout",
+                Err(GatewayError::Timeout {
+                    server: server.clone(),
+                    method: method.to_string(),
+                    ms: timeout.as_millis() as u64,
+                }),
+            ),
+        };
+        self.metrics
+            .record(&server, method, label, label_outcome, started.elapsed());
+        result
+    }
+
+    /// Replaces the client's progress token with a gateway-unique one routed back to `sink`.
+    fn remap_progress(&self, params: &mut Option<Value>, sink: &Sink) -> Option<String> {
+        let params = params.as_mut()?;
+        let original = meta::progress_token(Some(params))?.clone();
+        let key = format!("tp-{}", self.next_token.fetch_add(1, Ordering::Relaxed));
+        meta::get_mut(params)?.insert("progressToken".into(), Value::String(key.clone()));
+        self.progress.lock().expect("progress lock").insert(
+            key.clone(),
+            ProgressRoute {
+                sink: sink.clone(),
+                original,
+            },
+        );
+        Some(key)
+    }
+}
+
+/// The routing entries of one forwarded request, removed when the call ends however it ends; a
+/// call that ends without an answer (timeout, cancellation, client gone) is cancelled upstream.
+struct CallGuard<'a> {
+    gateway: &'a Gateway,
+    session: &'a Session,
+    client_id: RequestId,
+    backend: Arc<str>,
+    peer: Arc<Peer>,
+    upstream_id: i64,
+    progress: Option<String>,
+    answered: bool,
+}
+
+impl<'a> CallGuard<'a> {
+    #[allow(clippy::too_many_arguments)]
+    fn register(
+        gateway: &'a Gateway,
+        session: &'a Arc<Session>,
+        client_id: &RequestId,
+        view: &BackendView,
+        peer: &Arc<Peer>,
+        upstream_id: i64,
+        cancel: &CancellationToken,
+        sink: &Sink,
+        progress: Option<String>,
+    ) -> Self {
+        session.in_flight.lock().expect("in-flight lock").insert(
+            client_id.clone(),
+            InFlight {
+                backend: view.name.clone(),
+                peer: peer.clone(),
+                upstream_id,
+                cancel: cancel.clone(),
+            },
+        );
+        gateway.routes.lock().expect("routes lock").insert(
+            (view.name.clone(), upstream_id),
+            RequestRoute {
+                session: Arc::downgrade(session) as Weak<Session>,
+                sink: sink.clone(),
+            },
+        );
+        Self {
+            gateway,
+            session,
+            client_id: client_id.clone(),
+            backend: view.name.clone(),
+            peer: peer.clone(),
+            upstream_id,
+            progress,
+            answered: false,
+        }
+    }
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        self.session
+            .in_flight
+            .lock()
+            .expect("in-flight lock")
+            .remove(&self.client_id);
+        self.gateway
+            .routes
+            .lock()
+            .expect("routes lock")
+            .remove(&(self.backend.clone(), self.upstream_id));
+        if let Some(key) = &self.progress {
+            self.gateway
+                .progress
+                .lock()
+                .expect("progress lock")
+                .remove(key);
+        }
+        if !self.answered {
+            let _ = self.peer.notify(
+                "notifications/cancelled",
+                Some(json!({"requestId": self.upstream_id, "reason": "the client no longer waits for this request"})),
+            );
+        }
+    }
+}

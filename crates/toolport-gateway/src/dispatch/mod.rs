@@ -1,0 +1,194 @@
+//! Serving one client message: the method table, and the era adaptation applied to every result.
+//!
+//! Submodules: [`lifecycle`] (initialize, discover, ping, logging), [`lists`] (merged, paginated
+//! lists), [`route`] (finding the backend behind a name or URI), [`forward`] (sending a request to a
+//! backend with ids, progress tokens and cancellation remapped), [`stateless`] (2026-07-28
+//! requests without a session), [`subscribe`] (2026-07-28 `subscriptions/listen`).
+
+mod forward;
+mod lifecycle;
+mod lists;
+mod route;
+mod stateless;
+mod subscribe;
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use toolport_protocol::{Message, Notification, Request, Response, RpcError, bridge};
+
+use crate::error::GatewayError;
+use crate::gateway::Gateway;
+use crate::registry::ListKind;
+use crate::session::{Scope, Session, Sink};
+
+pub use stateless::StatelessError;
+pub(crate) use stateless::SuspendedCall;
+pub use subscribe::Subscription;
+
+impl Gateway {
+    /// Handles one message of `session`. Requests get a response; messages related to a request
+    /// (progress, relayed sampling requests) go to `sink` while it runs.
+    pub async fn handle(
+        self: &Arc<Self>,
+        session: &Arc<Session>,
+        message: Message,
+        sink: &Sink,
+    ) -> Option<Response> {
+        match message {
+            Message::Request(request) => Some(self.handle_request(session, request, sink).await),
+            Message::Notification(n) => {
+                self.handle_notification(session, n);
+                None
+            }
+            Message::Response(r) => {
+                self.handle_client_response(session, r);
+                None
+            }
+        }
+    }
+
+    pub(crate) async fn handle_request(
+        self: &Arc<Self>,
+        session: &Arc<Session>,
+        request: Request,
+        sink: &Sink,
+    ) -> Response {
+        let id = request.id.clone();
+        let method = request.method.clone();
+        let outcome = self.dispatch(session, request, sink).await;
+        let version = session.version();
+        let outcome = match outcome {
+            Ok(mut result) => {
+                // A list given while a backend is still starting will change soon: no caching.
+                if version.is_stateless()
+                    && bridge::is_cacheable_method(&method)
+                    && let Some(obj) = result.as_object_mut()
+                    && self
+                        .views_in_scope(&session.scope)
+                        .iter()
+                        .any(|v| !v.snapshot.is_ready())
+                {
+                    obj.entry("ttlMs").or_insert(json!(0));
+                }
+                bridge::adapt_result(version, &method, &mut result, "private");
+                Ok(result)
+            }
+            Err(err) => Err(self.to_rpc_error(version, err)),
+        };
+        Response { id, outcome }
+    }
+
+    /// The one place where gateway errors become JSON-RPC errors for clients.
+    fn to_rpc_error(
+        &self,
+        version: toolport_protocol::ProtocolVersion,
+        err: GatewayError,
+    ) -> RpcError {
+        if version.is_stateless()
+            && let GatewayError::UnknownResource(uri) = &err
+        {
+            // 2026-07-28 answers an unknown resource with invalid params naming the URI.
+            return RpcError::invalid_params(err.to_string()).with_data(json!({"uri": uri}));
+        }
+        err.into()
+    }
+
+    async fn dispatch(
+        self: &Arc<Self>,
+        session: &Arc<Session>,
+        request: Request,
+        sink: &Sink,
+    ) -> Result<Value, GatewayError> {
+        match request.method.as_str() {
+            "initialize" => self.initialize(session, &request),
+            "ping" => Ok(json!({})),
+            "server/discover" => Ok(self.discover(session)),
+            "logging/setLevel" => self.set_level(session, &request).await,
+            "tools/list" => self.list(session, &request, ListKind::Tools, false),
+            "prompts/list" => self.list(session, &request, ListKind::Prompts, false),
+            "resources/list" => self.list(session, &request, ListKind::Resources, false),
+            "resources/templates/list" => self.list(session, &request, ListKind::Resources, true),
+            "tools/call" => {
+                self.call_named(session, request, sink, ListKind::Tools)
+                    .await
+            }
+            "prompts/get" => {
+                self.call_named(session, request, sink, ListKind::Prompts)
+                    .await
+            }
+            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+                self.resource_request(session, request, sink).await
+            }
+            "completion/complete" => self.complete(session, request, sink).await,
+            _ => match &session.scope {
+                // A single-server endpoint is transparent: methods Toolport does not know (custom
+                // ones, newer ones) go to the backend as they are.
+                Scope::Server(name) => {
+                    let view = self.server_view(name)?;
+                    let Request { id, method, params } = request;
+                    self.forward(session, sink, &view, &method, params, &id, &method)
+                        .await
+                }
+                Scope::All | Scope::Tags(_) | Scope::Endpoint(_) => {
+                    Err(GatewayError::MethodNotFound(request.method))
+                }
+            },
+        }
+    }
+
+    fn handle_notification(&self, session: &Arc<Session>, n: Notification) {
+        match n.method.as_str() {
+            "notifications/initialized" => {
+                session.state.lock().expect("session lock").initialized = true;
+            }
+            "notifications/cancelled" => {
+                let Some(id) = n
+                    .params
+                    .as_ref()
+                    .and_then(|p| p.get("requestId"))
+                    .and_then(|v| serde_json::from_value(v.clone()).ok())
+                else {
+                    return;
+                };
+                let call = session
+                    .in_flight
+                    .lock()
+                    .expect("in-flight lock")
+                    .get(&id)
+                    .cloned();
+                if let Some(call) = call {
+                    call.cancel.cancel();
+                }
+            }
+            "notifications/roots/list_changed" => {
+                for view in self.views_in_scope(&session.scope) {
+                    if let Some(peer) = view.snapshot.ready_peer() {
+                        let _ = peer.notify("notifications/roots/list_changed", None);
+                    }
+                }
+            }
+            other => tracing::debug!(method = other, "ignoring client notification"),
+        }
+    }
+
+    /// A client's answer to a request Toolport relayed from a backend.
+    fn handle_client_response(&self, session: &Arc<Session>, response: Response) {
+        let key = match &response.id {
+            toolport_protocol::RequestId::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let relayed = session.relayed.lock().expect("relayed lock").remove(&key);
+        match relayed {
+            Some(r) => {
+                let _ = r.peer.respond(Response {
+                    id: r.upstream_id,
+                    outcome: response.outcome,
+                });
+            }
+            None => {
+                tracing::debug!(id = %response.id, "client answered a request nobody waits for")
+            }
+        }
+    }
+}

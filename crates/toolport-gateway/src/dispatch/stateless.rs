@@ -1,0 +1,328 @@
+//! 2026-07-28 requests: no session, version and capabilities in every `_meta`, and server-to-client
+//! requests turned into `input_required` results that the client answers by retrying.
+//!
+//! A call whose backend asks the client something is suspended: the backend request stays open,
+//! the client receives `inputRequests` and an opaque `requestState`, and the retry carrying
+//! `inputResponses` answers the backend and resumes waiting. Backends of older revisions thus
+//! serve stateless clients unchanged.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use toolport_protocol::{
+    ErrorCode, Message, ProtocolVersion, Request, RequestId, Response, RpcError, meta,
+};
+
+use crate::gateway::Gateway;
+use crate::session::{LOG_LEVELS, Scope, Session, Sink, log_rank};
+
+/// How long a suspended call waits for the client's retry.
+const SUSPEND_LIMIT: Duration = Duration::from_secs(600);
+
+/// Methods that only exist in stateful revisions.
+const STATEFUL_ONLY: [&str; 5] = [
+    "initialize",
+    "ping",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+];
+
+/// What a stateless request declares about its client in `_meta`.
+pub(crate) struct StatelessContext {
+    pub version: ProtocolVersion,
+    pub capabilities: Value,
+    pub meta: serde_json::Map<String, Value>,
+}
+
+/// Reads and checks the `_meta` every 2026-07-28 request must carry.
+pub(crate) fn stateless_context(request: &Request) -> Result<StatelessContext, RpcError> {
+    let meta = request
+        .params
+        .as_ref()
+        .and_then(meta::get)
+        .cloned()
+        .unwrap_or_default();
+    let requested = meta
+        .get(meta::PROTOCOL_VERSION_KEY)
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            RpcError::invalid_params(format!(
+                "params._meta must carry {:?} (the protocol revision) on every request",
+                meta::PROTOCOL_VERSION_KEY
+            ))
+        })?;
+    let version =
+        ProtocolVersion::parse(requested)
+            .filter(|v| v.is_stateless())
+            .ok_or_else(|| {
+                RpcError::new(
+            ErrorCode::UNSUPPORTED_PROTOCOL_VERSION,
+            format!("protocol revision {requested:?} is not supported without initialize"),
+        )
+        .with_data(json!({"supported": [ProtocolVersion::LATEST.as_str()], "requested": requested}))
+            })?;
+    let capabilities = meta
+        .get(meta::CLIENT_CAPABILITIES_KEY)
+        .cloned()
+        .ok_or_else(|| {
+            RpcError::invalid_params(format!(
+                "params._meta must carry {:?} on every request",
+                meta::CLIENT_CAPABILITIES_KEY
+            ))
+        })?;
+    Ok(StatelessContext {
+        version,
+        capabilities,
+        meta,
+    })
+}
+
+/// A refused stateless request, for the HTTP edge to choose its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatelessError {
+    /// 400: invalid `_meta`, header mismatch, unsupported version, missing capability.
+    BadRequest,
+    /// 404: a method that does not exist in this revision.
+    NotFound,
+}
+
+impl StatelessError {
+    /// The HTTP class of a JSON-RPC error code in a stateless exchange.
+    pub fn of(code: ErrorCode) -> Option<Self> {
+        match code {
+            ErrorCode::METHOD_NOT_FOUND => Some(Self::NotFound),
+            ErrorCode::INVALID_PARAMS
+            | ErrorCode::HEADER_MISMATCH
+            | ErrorCode::MISSING_CLIENT_CAPABILITY
+            | ErrorCode::UNSUPPORTED_PROTOCOL_VERSION => Some(Self::BadRequest),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) struct SuspendedCall {
+    session: Arc<Session>,
+    task: JoinHandle<Response>,
+    related: mpsc::UnboundedReceiver<Message>,
+    /// Questions asked and not yet answered, by key.
+    asked: BTreeMap<String, Value>,
+    since: Instant,
+}
+
+impl Drop for SuspendedCall {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Gateway {
+    /// Serves one stateless request. Progress and other notifications for it go to `sink`.
+    pub async fn handle_stateless(
+        self: &Arc<Self>,
+        scope: Scope,
+        request: Request,
+        sink: &Sink,
+    ) -> Response {
+        let id = request.id.clone();
+        match self.stateless(scope, request, sink).await {
+            Ok(response) => response,
+            Err(error) => Response::error(id, error),
+        }
+    }
+
+    async fn stateless(
+        self: &Arc<Self>,
+        scope: Scope,
+        mut request: Request,
+        sink: &Sink,
+    ) -> Result<Response, RpcError> {
+        let id = request.id.clone();
+        let StatelessContext {
+            version,
+            capabilities,
+            meta,
+        } = stateless_context(&request)?;
+        if STATEFUL_ONLY.contains(&request.method.as_str()) {
+            return Err(RpcError::method_not_found(&format!(
+                "{} (it does not exist in protocol revision {version})",
+                request.method
+            )));
+        }
+        if let Some(state) = request
+            .params
+            .as_mut()
+            .and_then(|p| p.as_object_mut())
+            .and_then(|p| p.remove("requestState"))
+        {
+            let answers = request
+                .params
+                .as_mut()
+                .and_then(|p| p.as_object_mut())
+                .and_then(|p| p.remove("inputResponses"));
+            return self.resume(state, answers, request.id, sink).await;
+        }
+        let session = Arc::new(Session::new(String::new(), scope, sink.clone(), false));
+        {
+            let mut state = session.state.lock().expect("session lock");
+            state.version = version;
+            state.client_capabilities = capabilities;
+            state.client_info = meta
+                .get(meta::CLIENT_INFO_KEY)
+                .cloned()
+                .unwrap_or(Value::Null);
+            state.initialized = true;
+            // Without a logLevel a stateless client receives no log messages at all.
+            state.log_level = Some(
+                meta.get("io.modelcontextprotocol/logLevel")
+                    .and_then(Value::as_str)
+                    .and_then(log_rank)
+                    .unwrap_or(LOG_LEVELS.len()),
+            );
+        }
+        let (related_tx, related) = mpsc::unbounded_channel();
+        let gateway = self.clone();
+        let call_session = session.clone();
+        let task = tokio::spawn(async move {
+            gateway
+                .handle_request(&call_session, request, &related_tx)
+                .await
+        });
+        let call = SuspendedCall {
+            session,
+            task,
+            related,
+            asked: BTreeMap::new(),
+            since: Instant::now(),
+        };
+        self.drive(call, id, sink).await
+    }
+
+    /// Waits for a call's result, passing notifications on and suspending it at the first question.
+    async fn drive(
+        self: &Arc<Self>,
+        mut call: SuspendedCall,
+        id: RequestId,
+        sink: &Sink,
+    ) -> Result<Response, RpcError> {
+        loop {
+            tokio::select! {
+                joined = &mut call.task => {
+                    // Notifications relayed before the answer go out before it.
+                    while let Ok(message) = call.related.try_recv() {
+                        let _ = sink.send(message);
+                    }
+                    let mut response = joined.map_err(|e| RpcError::internal(format!("the call failed: {e}")))?;
+                    response.id = id;
+                    return Ok(response);
+                }
+                message = call.related.recv() => match message {
+                    Some(Message::Request(question)) => {
+                        let capability = required_capability(&question.method);
+                        if let Some(capability) = capability && !call.session.has_capability(capability) {
+                            let key = relayed_key(&question.id);
+                            if let Some(r) = call.session.relayed.lock().expect("relayed lock").remove(&key) {
+                                let _ = r.peer.respond(Response::error(r.upstream_id, RpcError::new(
+                                    ErrorCode::MISSING_CLIENT_CAPABILITY,
+                                    format!("the client did not declare the {capability} capability"),
+                                )));
+                            }
+                            return Err(RpcError::new(
+                                ErrorCode::MISSING_CLIENT_CAPABILITY,
+                                format!("this request needs the client capability {capability:?}; declare it in _meta.{}", meta::CLIENT_CAPABILITIES_KEY),
+                            ).with_data(json!({"requiredCapabilities": {capability: {}}})));
+                        }
+                        call.asked.insert(
+                            relayed_key(&question.id),
+                            json!({"method": question.method, "params": question.params.unwrap_or_else(|| json!({}))}),
+                        );
+                        let asked = call.asked.clone();
+                        let result = input_required(&asked, self.suspend(call));
+                        return Ok(Response::ok(id, result));
+                    }
+                    Some(other) => { let _ = sink.send(other); }
+                    None => {}
+                }
+            }
+        }
+    }
+
+    /// A client's retry: answers the backend's questions and resumes the call.
+    async fn resume(
+        self: &Arc<Self>,
+        state: Value,
+        answers: Option<Value>,
+        id: RequestId,
+        sink: &Sink,
+    ) -> Result<Response, RpcError> {
+        let token = state.as_str().unwrap_or_default();
+        let mut call = self
+            .suspended
+            .lock()
+            .expect("suspended lock")
+            .remove(token)
+            .ok_or_else(|| {
+                RpcError::invalid_params(
+                    "unknown or expired requestState: send the original request again without it",
+                )
+            })?;
+        if let Some(Value::Object(answers)) = answers {
+            for (key, answer) in answers {
+                if call.asked.remove(&key).is_none() {
+                    continue;
+                }
+                if let Some(r) = call
+                    .session
+                    .relayed
+                    .lock()
+                    .expect("relayed lock")
+                    .remove(&key)
+                {
+                    let _ = r.peer.respond(Response::ok(r.upstream_id, answer));
+                }
+            }
+        }
+        if !call.asked.is_empty() {
+            let asked = call.asked.clone();
+            return Ok(Response::ok(id, input_required(&asked, self.suspend(call))));
+        }
+        self.drive(call, id, sink).await
+    }
+
+    /// Parks a call under a fresh unguessable token; forgets calls parked too long.
+    fn suspend(&self, call: SuspendedCall) -> String {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let mut suspended = self.suspended.lock().expect("suspended lock");
+        suspended.retain(|_, c| c.since.elapsed() < SUSPEND_LIMIT);
+        suspended.insert(token.clone(), call);
+        token
+    }
+}
+
+fn relayed_key(id: &RequestId) -> String {
+    match id {
+        RequestId::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn required_capability(method: &str) -> Option<&'static str> {
+    match method {
+        "sampling/createMessage" => Some("sampling"),
+        "elicitation/create" => Some("elicitation"),
+        "roots/list" => Some("roots"),
+        _ => None,
+    }
+}
+
+fn input_required(asked: &BTreeMap<String, Value>, token: String) -> Value {
+    json!({
+        "resultType": "input_required",
+        "inputRequests": asked,
+        "requestState": token,
+    })
+}

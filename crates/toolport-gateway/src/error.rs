@@ -1,0 +1,65 @@
+//! The gateway's errors and the one place where they become JSON-RPC errors for clients.
+
+use toolport_protocol::{ErrorCode, RpcError};
+use toolport_upstream::UpstreamError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("unknown tool {0:?}; call tools/list to see the available tools")]
+    UnknownTool(String),
+    #[error("unknown prompt {0:?}; call prompts/list to see the available prompts")]
+    UnknownPrompt(String),
+    #[error("unknown resource {0:?}; call resources/list to see the available resources")]
+    UnknownResource(String),
+    #[error("server {server:?} is unavailable: {reason}")]
+    Unavailable { server: String, reason: String },
+    #[error("server {server:?} did not answer {method} within {ms} ms")]
+    Timeout {
+        server: String,
+        method: String,
+        ms: u64,
+    },
+    #[error("server {server:?}: {error}")]
+    Upstream {
+        server: String,
+        error: UpstreamError,
+    },
+    #[error("{0}")]
+    InvalidParams(String),
+    #[error("method not found: {0}")]
+    MethodNotFound(String),
+    #[error("{0}")]
+    InvalidRequest(String),
+}
+
+impl From<GatewayError> for RpcError {
+    fn from(err: GatewayError) -> Self {
+        let code = match &err {
+            GatewayError::UnknownTool(_)
+            | GatewayError::UnknownPrompt(_)
+            | GatewayError::InvalidParams(_) => ErrorCode::INVALID_PARAMS,
+            GatewayError::UnknownResource(_) => ErrorCode::RESOURCE_NOT_FOUND,
+            GatewayError::Unavailable { .. } => ErrorCode::BACKEND_UNAVAILABLE,
+            GatewayError::Timeout { .. } => ErrorCode::REQUEST_TIMEOUT,
+            GatewayError::MethodNotFound(_) => ErrorCode::METHOD_NOT_FOUND,
+            GatewayError::InvalidRequest(_) => ErrorCode::INVALID_REQUEST,
+            // Transports report a lost connection as this code; say which server it was.
+            GatewayError::Upstream {
+                server,
+                error: UpstreamError::Rpc(rpc),
+            } if rpc.code == ErrorCode::BACKEND_UNAVAILABLE => {
+                return RpcError {
+                    message: format!("server {server:?}: {}", rpc.message),
+                    ..(**rpc).clone()
+                };
+            }
+            // A backend's own JSON-RPC error reaches the client unchanged.
+            GatewayError::Upstream {
+                error: UpstreamError::Rpc(rpc),
+                ..
+            } => return (**rpc).clone(),
+            GatewayError::Upstream { .. } => ErrorCode::BACKEND_UNAVAILABLE,
+        };
+        RpcError::new(code, err.to_string())
+    }
+}

@@ -1,0 +1,328 @@
+//! The gateway object: owns the backend registry, the open client sessions and the routing tables
+//! that connect them, and runs the two background tasks that relay backend events and list changes.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use toolport_protocol::{Message, Notification};
+use toolport_upstream::{NotificationHook, Status};
+
+use crate::config::GatewayConfig;
+use crate::metrics::Metrics;
+use crate::registry::{Change, Registry, RegistryDeps};
+use crate::session::{Scope, Session, Sink};
+use crate::view::BackendView;
+
+/// Where a progress notification for a remapped token goes.
+#[derive(Debug, Clone)]
+pub(crate) struct ProgressRoute {
+    pub sink: Sink,
+    pub original: Value,
+}
+
+/// Where messages related to one backend request go (its client session and response stream).
+#[derive(Debug, Clone)]
+pub(crate) struct RequestRoute {
+    pub session: Weak<Session>,
+    pub sink: Sink,
+}
+
+/// A backend's readiness as `/readyz` reports it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BackendReadiness {
+    pub name: String,
+    pub transport: &'static str,
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub protocol: Option<&'static str>,
+    pub tools: usize,
+    pub restarts: u64,
+}
+
+pub struct Gateway {
+    pub(crate) registry: Registry,
+    pub(crate) config: RwLock<Arc<GatewayConfig>>,
+    pub(crate) sessions: Mutex<HashMap<String, Arc<Session>>>,
+    pub(crate) progress: Mutex<HashMap<String, ProgressRoute>>,
+    pub(crate) routes: Mutex<HashMap<(Arc<str>, i64), RequestRoute>>,
+    pub(crate) next_token: AtomicU64,
+    pub(crate) suspended: Mutex<HashMap<String, crate::dispatch::SuspendedCall>>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) shutdown: CancellationToken,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway").finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Starts the gateway with `config`; every task it spawns stops when `shutdown` fires.
+    pub async fn start(config: GatewayConfig, shutdown: CancellationToken) -> Arc<Self> {
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (changes_tx, changes_rx) = mpsc::unbounded_channel();
+        let metrics = Arc::new(Metrics::default());
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("toolport/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client builds with static settings");
+        let gateway = Arc::new_cyclic(|weak: &Weak<Self>| {
+            let weak = weak.clone();
+            let hooks = Arc::new(move |backend: Arc<str>| -> NotificationHook {
+                let weak = weak.clone();
+                Arc::new(move |n, related| {
+                    if let Some(gateway) = weak.upgrade() {
+                        gateway.relay_notification(&backend, n, related);
+                    }
+                })
+            });
+            let registry = Registry::new(RegistryDeps {
+                http,
+                events: events_tx,
+                changes: changes_tx,
+                metrics: metrics.clone(),
+                shutdown: shutdown.clone(),
+                hooks,
+            });
+            Self {
+                registry,
+                config: RwLock::new(Arc::new(config.clone())),
+                sessions: Mutex::new(HashMap::new()),
+                progress: Mutex::new(HashMap::new()),
+                routes: Mutex::new(HashMap::new()),
+                next_token: AtomicU64::new(1),
+                suspended: Mutex::new(HashMap::new()),
+                metrics,
+                shutdown: shutdown.clone(),
+                tasks: Mutex::new(Vec::new()),
+            }
+        });
+        let relay = tokio::spawn(gateway.clone().relay_events(events_rx));
+        let announce = tokio::spawn(gateway.clone().announce_changes(changes_rx));
+        gateway
+            .tasks
+            .lock()
+            .expect("tasks lock")
+            .extend([relay, announce]);
+        gateway
+            .registry
+            .apply(&config.servers, &config.settings)
+            .await;
+        gateway
+    }
+
+    /// Applies a new configuration: servers whose definition changed restart, the others keep
+    /// running with their sessions.
+    pub async fn apply(&self, config: GatewayConfig) {
+        self.registry.apply(&config.servers, &config.settings).await;
+        *self.config.write().expect("config lock") = Arc::new(config);
+    }
+
+    pub fn config(&self) -> Arc<GatewayConfig> {
+        self.config.read().expect("config lock").clone()
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Stops every backend (terminating children) and the background tasks.
+    pub async fn stop(&self) {
+        self.shutdown.cancel();
+        self.registry.stop_all().await;
+        let tasks = std::mem::take(&mut *self.tasks.lock().expect("tasks lock"));
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+
+    /// Waits until every backend has finished its first start, ready or not, for at most `limit`.
+    /// A client that lists tools right away (a desktop client spawning `toolport stdio`) then sees
+    /// the whole catalog instead of the part that happened to be up.
+    pub async fn settle(&self, limit: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while tokio::time::Instant::now() < deadline
+            && self
+                .registry
+                .views()
+                .iter()
+                .any(|v| v.snapshot.status == Status::Starting && v.snapshot.restarts == 0)
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Registers a client session. Stateful sessions receive notifications until closed.
+    pub fn open_session(&self, id: String, scope: Scope, outbound: Sink) -> Arc<Session> {
+        let session = Arc::new(Session::new(id.clone(), scope, outbound, true));
+        self.sessions
+            .lock()
+            .expect("sessions lock")
+            .insert(id, session.clone());
+        self.metrics.session_opened();
+        session
+    }
+
+    /// A session for one stateless (2026-07-28) request; never registered.
+    pub fn stateless_session(&self, scope: Scope, sink: Sink) -> Arc<Session> {
+        Arc::new(Session::new(String::new(), scope, sink, false))
+    }
+
+    pub fn session(&self, id: &str) -> Option<Arc<Session>> {
+        self.sessions
+            .lock()
+            .expect("sessions lock")
+            .get(id)
+            .cloned()
+    }
+
+    pub fn close_session(&self, id: &str) {
+        let removed = self.sessions.lock().expect("sessions lock").remove(id);
+        if let Some(session) = removed {
+            self.metrics.session_closed();
+            // Cancel what the session still had running at backends.
+            let in_flight: Vec<_> = session
+                .in_flight
+                .lock()
+                .expect("in-flight lock")
+                .drain()
+                .collect();
+            for (_, call) in in_flight {
+                call.cancel.cancel();
+            }
+        }
+    }
+
+    pub fn session_count(&self) -> usize {
+        self.sessions.lock().expect("sessions lock").len()
+    }
+
+    /// Whether `scope` names something that exists (a server or endpoint).
+    pub fn scope_exists(&self, scope: &Scope) -> bool {
+        let config = self.config();
+        match scope {
+            Scope::All | Scope::Tags(_) => true,
+            Scope::Endpoint(name) => config.endpoints.contains_key(name),
+            Scope::Server(name) => config.servers.contains_key(name),
+        }
+    }
+
+    /// The views a session may see, ordered by server name.
+    pub(crate) fn views_in_scope(&self, scope: &Scope) -> Vec<Arc<BackendView>> {
+        if let Scope::Server(name) = scope {
+            return self.registry.view(name).into_iter().collect();
+        }
+        let config = self.config();
+        self.registry
+            .views()
+            .into_iter()
+            .filter(|v| in_scope(&config, scope, v))
+            .collect()
+    }
+
+    pub fn readiness(&self) -> Vec<BackendReadiness> {
+        self.registry
+            .views()
+            .iter()
+            .map(|v| {
+                let snap = &v.snapshot;
+                BackendReadiness {
+                    name: v.name.to_string(),
+                    transport: v.config.spec.kind(),
+                    state: snap.status.label(),
+                    reason: match &snap.status {
+                        Status::Down { reason } => Some(reason.clone()),
+                        _ => None,
+                    },
+                    protocol: snap.protocol.map(|p| p.as_str()),
+                    tools: v.tools.plain.len(),
+                    restarts: snap.restarts,
+                }
+            })
+            .collect()
+    }
+
+    /// Sessions that see `backend` and can receive notifications.
+    pub(crate) fn sessions_seeing(&self, backend: &str) -> Vec<Arc<Session>> {
+        let config = self.config();
+        let Some(view) = self.registry.view(backend) else {
+            return Vec::new();
+        };
+        self.sessions
+            .lock()
+            .expect("sessions lock")
+            .values()
+            .filter(|s| s.stateful && in_scope(&config, &s.scope, &view))
+            .cloned()
+            .collect()
+    }
+
+    async fn announce_changes(self: Arc<Self>, mut changes: mpsc::UnboundedReceiver<Change>) {
+        loop {
+            let change = tokio::select! {
+                () = self.shutdown.cancelled() => return,
+                c = changes.recv() => match c { Some(c) => c, None => return },
+            };
+            let config = self.config();
+            let sessions: Vec<Arc<Session>> = self
+                .sessions
+                .lock()
+                .expect("sessions lock")
+                .values()
+                .filter(|s| s.stateful && scope_may_include(&config, &s.scope, &change.backend))
+                .cloned()
+                .collect();
+            for session in sessions {
+                if !session.state.lock().expect("session lock").initialized {
+                    continue;
+                }
+                for kind in &change.kinds {
+                    session.send(Message::Notification(Notification::new(
+                        kind.notification(),
+                        None,
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// Whether a backend's view belongs to a session's scope.
+pub(crate) fn in_scope(config: &GatewayConfig, scope: &Scope, view: &BackendView) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Server(name) => *view.name == **name,
+        Scope::Tags(tags) => view.config.tags.iter().any(|t| tags.contains(t)),
+        Scope::Endpoint(name) => config.endpoints.get(name).is_some_and(|e| {
+            e.servers.iter().any(|s| **s == *view.name)
+                || view.config.tags.iter().any(|t| e.tags.contains(t))
+        }),
+    }
+}
+
+/// Like [`in_scope`] for a backend that may already be gone (removed servers announce once more).
+fn scope_may_include(config: &GatewayConfig, scope: &Scope, backend: &str) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Server(name) => name == backend,
+        Scope::Tags(tags) => config
+            .servers
+            .get(backend)
+            .is_none_or(|s| s.tags.iter().any(|t| tags.contains(t))),
+        Scope::Endpoint(name) => config.endpoints.get(name).is_some_and(|e| {
+            e.servers.iter().any(|s| s == backend)
+                || config
+                    .servers
+                    .get(backend)
+                    .is_none_or(|s| s.tags.iter().any(|t| e.tags.contains(t)))
+        }),
+    }
+}

@@ -1,0 +1,29 @@
+//! The core of Toolport: many backends behind one MCP endpoint.
+//!
+//! Layout, following a request:
+//! - [`config`]: the validated configuration every source is turned into.
+//! - [`gateway`]: the [`Gateway`] object: registry, sessions, routing tables, background tasks.
+//! - [`session`]: a client session, its scope (all, tags, endpoint, one server) and bookkeeping.
+//! - `dispatch`: the method table (lifecycle, merged lists, routing, forwarding, stateless).
+//! - [`names`] and [`view`]: namespacing and what clients see of each backend.
+//! - [`registry`]: the running backends, hot-applied configuration changes.
+//! - `relay`: backend-initiated messages to the right clients.
+//! - [`metrics`], [`error`] (the one place gateway errors become JSON-RPC errors).
+//!
+//! This crate knows nothing of HTTP status codes or storage; the server crate is the edge.
+
+pub mod config;
+mod dispatch;
+pub mod error;
+pub mod gateway;
+pub mod metrics;
+pub mod names;
+pub mod registry;
+mod relay;
+pub mod session;
+pub mod view;
+
+pub use config::{EndpointConfig, GatewayConfig, HttpSettings, ServerConfig, Settings, ToolFilter};
+pub use dispatch::{StatelessError, Subscription};
+pub use gateway::{BackendReadiness, Gateway};
+pub use session::{Scope, Session, Sink};

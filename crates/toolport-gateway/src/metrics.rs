@@ -1,0 +1,148 @@
+//! Prometheus metrics of the gateway: calls, errors and latency per backend and tool, sessions,
+//! backend state and restarts. Rendered in the text exposition format by `/metrics`.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    backend: String,
+    method: String,
+    tool: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LatencyLabels {
+    backend: String,
+    tool: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BackendLabels {
+    backend: String,
+}
+
+type LatencyFamily = Family<LatencyLabels, Histogram, fn() -> Histogram>;
+
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    calls: Family<CallLabels, Counter>,
+    latency: LatencyFamily,
+    sessions: Gauge,
+    backend_up: Family<BackendLabels, Gauge>,
+    restarts: Family<BackendLabels, Gauge>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 us to ~50 s: gateway overhead and slow tools on one scale.
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.00005, 2.0, 21,
+    ))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("toolport");
+        let calls = Family::<CallLabels, Counter>::default();
+        let latency: LatencyFamily = Family::new_with_constructor(latency_histogram);
+        let sessions = Gauge::default();
+        let backend_up = Family::<BackendLabels, Gauge>::default();
+        let restarts = Family::<BackendLabels, Gauge>::default();
+        registry.register(
+            "requests",
+            "Requests forwarded to backends, by outcome (ok, error, timeout, unavailable)",
+            calls.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time from receiving a client request to answering it",
+            latency.clone(),
+        );
+        registry.register("sessions", "Open client sessions", sessions.clone());
+        registry.register(
+            "backend_up",
+            "1 when the backend is connected and initialised",
+            backend_up.clone(),
+        );
+        registry.register(
+            "backend_restarts",
+            "Reconnections or process restarts of the backend",
+            restarts.clone(),
+        );
+        Self {
+            registry,
+            calls,
+            latency,
+            sessions,
+            backend_up,
+            restarts,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn record(
+        &self,
+        backend: &str,
+        method: &str,
+        tool: &str,
+        outcome: &'static str,
+        elapsed: Duration,
+    ) {
+        self.calls
+            .get_or_create(&CallLabels {
+                backend: backend.to_string(),
+                method: method.to_string(),
+                tool: tool.to_string(),
+                outcome,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&LatencyLabels {
+                backend: backend.to_string(),
+                tool: tool.to_string(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn session_opened(&self) {
+        self.sessions.inc();
+    }
+
+    pub fn session_closed(&self) {
+        self.sessions.dec();
+    }
+
+    pub fn backend_state(&self, backend: &str, up: bool, restarts: u64) {
+        let labels = BackendLabels {
+            backend: backend.to_string(),
+        };
+        self.backend_up.get_or_create(&labels).set(i64::from(up));
+        self.restarts
+            .get_or_create(&labels)
+            .set(i64::try_from(restarts).unwrap_or(i64::MAX));
+    }
+
+    pub fn backend_removed(&self, backend: &str) {
+        let labels = BackendLabels {
+            backend: backend.to_string(),
+        };
+        self.backend_up.remove(&labels);
+        self.restarts.remove(&labels);
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}

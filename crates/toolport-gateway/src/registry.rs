@@ -1,0 +1,256 @@
+//! The running backends: one supervisor per configured server plus a task that keeps its
+//! [`BackendView`] current and reports list changes. Applying a new configuration starts, stops or
+//! restarts only the servers whose definition changed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use toolport_upstream::api::SsrfPolicy;
+use toolport_upstream::{
+    BackendEvent, NotificationHook, Snapshot, Status, Supervisor, SupervisorOptions,
+};
+
+use crate::config::{ServerConfig, Settings};
+use crate::metrics::Metrics;
+use crate::view::BackendView;
+
+/// Which lists of a backend changed, for `notifications/*/list_changed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    Tools,
+    Prompts,
+    Resources,
+}
+
+impl ListKind {
+    pub fn notification(self) -> &'static str {
+        match self {
+            Self::Tools => "notifications/tools/list_changed",
+            Self::Prompts => "notifications/prompts/list_changed",
+            Self::Resources => "notifications/resources/list_changed",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub backend: Arc<str>,
+    pub kinds: Vec<ListKind>,
+}
+
+struct Entry {
+    supervisor: Supervisor,
+    config: watch::Sender<ServerConfig>,
+    stop: CancellationToken,
+    view_task: JoinHandle<()>,
+}
+
+/// Shared pieces every backend needs.
+pub struct RegistryDeps {
+    pub http: reqwest::Client,
+    pub events: mpsc::UnboundedSender<BackendEvent>,
+    pub changes: mpsc::UnboundedSender<Change>,
+    pub metrics: Arc<Metrics>,
+    pub shutdown: CancellationToken,
+    /// Makes the notification hook of a backend (by name).
+    pub hooks: Arc<dyn Fn(Arc<str>) -> NotificationHook + Send + Sync>,
+}
+
+pub struct Registry {
+    deps: RegistryDeps,
+    entries: tokio::sync::Mutex<BTreeMap<Arc<str>, Entry>>,
+    views: Arc<RwLock<HashMap<Arc<str>, Arc<BackendView>>>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    pub fn new(deps: RegistryDeps) -> Self {
+        Self {
+            deps,
+            entries: tokio::sync::Mutex::new(BTreeMap::new()),
+            views: Arc::default(),
+        }
+    }
+
+    pub fn view(&self, name: &str) -> Option<Arc<BackendView>> {
+        self.views.read().expect("views lock").get(name).cloned()
+    }
+
+    /// Every view, ordered by server name so merged lists are deterministic.
+    pub fn views(&self) -> Vec<Arc<BackendView>> {
+        let mut all: Vec<_> = self
+            .views
+            .read()
+            .expect("views lock")
+            .values()
+            .cloned()
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// Brings the running set in line with `servers`.
+    pub async fn apply(&self, servers: &BTreeMap<String, ServerConfig>, settings: &Settings) {
+        let mut entries = self.entries.lock().await;
+        let removed: Vec<Arc<str>> = entries
+            .keys()
+            .filter(|name| !servers.contains_key(name.as_ref()))
+            .cloned()
+            .collect();
+        for name in removed {
+            if let Some(entry) = entries.remove(&name) {
+                tracing::info!(server = %name, "server removed from configuration");
+                self.stop_entry(&name, entry).await;
+            }
+        }
+        for (name, config) in servers {
+            let key: Arc<str> = name.as_str().into();
+            match entries.get(&key) {
+                Some(entry) if !entry.config.borrow().needs_restart(config) => {
+                    if *entry.config.borrow() != *config {
+                        tracing::info!(server = %name, "server settings changed");
+                        entry.config.send_replace(config.clone());
+                    }
+                    continue;
+                }
+                Some(_) => {
+                    tracing::info!(server = %name, "server definition changed; restarting it");
+                    if let Some(entry) = entries.remove(&key) {
+                        self.stop_entry(&key, entry).await;
+                    }
+                }
+                None => tracing::info!(server = %name, "starting server"),
+            }
+            let entry = self.start_entry(key.clone(), config.clone(), settings);
+            entries.insert(key, entry);
+        }
+    }
+
+    fn start_entry(&self, name: Arc<str>, config: ServerConfig, settings: &Settings) -> Entry {
+        let options = SupervisorOptions {
+            ping_interval: settings.ping_interval,
+            hook: Some((self.deps.hooks)(name.clone())),
+            ssrf: Arc::new(SsrfPolicy::new(settings.ssrf_allow_hosts.clone())),
+            ..SupervisorOptions::default()
+        };
+        let supervisor = Supervisor::spawn(
+            &name,
+            config.spec.clone(),
+            options,
+            self.deps.http.clone(),
+            self.deps.events.clone(),
+            &self.deps.shutdown,
+        );
+        let stop = self.deps.shutdown.child_token();
+        // The view exists from the start, so readiness and routing never miss a configured server.
+        let initial = BackendView::build(name.clone(), config.clone(), supervisor.snapshot());
+        self.views
+            .write()
+            .expect("views lock")
+            .insert(name.clone(), Arc::new(initial));
+        let (config_tx, config_rx) = watch::channel(config);
+        let view_task = tokio::spawn(track_view(
+            name,
+            supervisor.subscribe(),
+            config_rx,
+            self.views.clone(),
+            self.deps.changes.clone(),
+            self.deps.metrics.clone(),
+            stop.clone(),
+        ));
+        Entry {
+            supervisor,
+            config: config_tx,
+            stop,
+            view_task,
+        }
+    }
+
+    async fn stop_entry(&self, name: &Arc<str>, entry: Entry) {
+        entry.stop.cancel();
+        let _ = entry.view_task.await;
+        entry.supervisor.stop().await;
+        self.views.write().expect("views lock").remove(name);
+        self.deps.metrics.backend_removed(name);
+        let _ = self.deps.changes.send(Change {
+            backend: name.clone(),
+            kinds: vec![ListKind::Tools, ListKind::Prompts, ListKind::Resources],
+        });
+    }
+
+    /// Stops every backend and waits for them (children terminated).
+    pub async fn stop_all(&self) {
+        let mut entries = self.entries.lock().await;
+        let all = std::mem::take(&mut *entries);
+        let stops = all.into_iter().map(|(name, entry)| async move {
+            entry.stop.cancel();
+            let _ = entry.view_task.await;
+            entry.supervisor.stop().await;
+            tracing::debug!(server = %name, "stopped");
+        });
+        futures::future::join_all(stops).await;
+        self.views.write().expect("views lock").clear();
+    }
+}
+
+async fn track_view(
+    name: Arc<str>,
+    mut snapshots: watch::Receiver<Arc<Snapshot>>,
+    mut config: watch::Receiver<ServerConfig>,
+    views: Arc<RwLock<HashMap<Arc<str>, Arc<BackendView>>>>,
+    changes: mpsc::UnboundedSender<Change>,
+    metrics: Arc<Metrics>,
+    stop: CancellationToken,
+) {
+    let mut previous: Option<Arc<BackendView>> = None;
+    loop {
+        let snapshot = snapshots.borrow_and_update().clone();
+        let cfg = config.borrow_and_update().clone();
+        metrics.backend_state(&name, snapshot.status == Status::Ready, snapshot.restarts);
+        let view = Arc::new(BackendView::build(name.clone(), cfg, snapshot));
+        let kinds = changed_lists(previous.as_deref(), &view);
+        views
+            .write()
+            .expect("views lock")
+            .insert(name.clone(), view.clone());
+        if !kinds.is_empty() {
+            let _ = changes.send(Change {
+                backend: name.clone(),
+                kinds,
+            });
+        }
+        previous = Some(view);
+        tokio::select! {
+            () = stop.cancelled() => return,
+            r = snapshots.changed() => if r.is_err() { return },
+            r = config.changed() => if r.is_err() { return },
+        }
+    }
+}
+
+fn changed_lists(old: Option<&BackendView>, new: &BackendView) -> Vec<ListKind> {
+    let mut kinds = Vec::new();
+    let Some(old) = old else {
+        return kinds;
+    };
+    if old.tools.namespaced != new.tools.namespaced {
+        kinds.push(ListKind::Tools);
+    }
+    if old.prompts.namespaced != new.prompts.namespaced {
+        kinds.push(ListKind::Prompts);
+    }
+    if old.resources.namespaced != new.resources.namespaced
+        || old.templates.namespaced != new.templates.namespaced
+    {
+        kinds.push(ListKind::Resources);
+    }
+    kinds
+}

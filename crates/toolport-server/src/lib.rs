@@ -1,0 +1,23 @@
+//! The northbound edge: how MCP clients reach the gateway.
+//!
+//! Layout:
+//! - [`router`]: `fn router(state) -> Router`, the whole HTTP surface (testable with `oneshot`).
+//! - `guard`: Host and Origin validation (DNS rebinding defence).
+//! - `streamable`: Streamable HTTP at `/mcp` and `/mcp/{name}` (sessions and 2026-07-28 stateless).
+//! - `sse`: the legacy HTTP+SSE transport at `/sse` and `/message`.
+//! - `health`: `/healthz`, `/readyz`, `/metrics`.
+//! - [`stdio`]: the gateway over this process's stdin/stdout.
+//! - `error`: the one place where edge errors become HTTP responses.
+//!
+//! No business rules live here: every MCP message is handed to [`toolport_gateway::Gateway`].
+
+mod error;
+mod guard;
+mod health;
+mod http_sessions;
+mod router;
+mod sse;
+pub mod stdio;
+mod streamable;
+
+pub use router::{AppState, router, serve};
