@@ -1,0 +1,35 @@
+//! Toolport's persistence layer (issue 4's store): tenants, users, memberships, API tokens, sealed
+//! secrets and the vault's key check, behind one [`Store`] interface. SQLite is the embedded
+//! default (a file in the data directory, created on first run); a PostgreSQL backend implements
+//! the same trait later.
+//!
+//! Layout:
+//! - [`store`]: the [`Store`] trait every backend implements, and the rules they all follow
+//!   (ordering and cursors, tenant scoping, error mapping).
+//! - [`model`]: the records ([`Tenant`], [`User`], [`Membership`], [`TokenRecord`],
+//!   [`SecretMeta`], [`SealedSecret`]), [`NewToken`] / [`CreatedToken`], pagination ([`PageRequest`], [`Page`]) and
+//!   [`Timestamp`] (Unix seconds).
+//! - [`sqlite`]: [`SqliteStore`] (`toolport.db`, WAL, foreign keys, busy timeout) and its
+//!   migration runner; the only place with SQLite SQL. Its migrations are
+//!   `migrations/sqlite/*.sql`, embedded in the binary.
+//! - `token`: API token text (`tp_` + 32 random URL-safe characters) and its SHA-256 hash.
+//! - [`error`]: [`StoreError`] (not found, conflict, invalid input, database, migration).
+//!
+//! What is stored, and what never is: tokens only as SHA-256 hashes (the text is returned once by
+//! [`Store::create_token`]); secrets only as [`toolport_vault::Sealed`] text (this crate never sees a
+//! plaintext or a key). Neither appears in an error message.
+
+pub mod error;
+pub mod model;
+pub mod sqlite;
+pub mod store;
+mod token;
+
+pub use error::StoreError;
+pub use model::{
+    CreatedToken, Membership, NewToken, Page, PageRequest, Role, SealedSecret, SecretMeta, Tenant,
+    Timestamp, TokenRecord, User,
+};
+pub use sqlite::SqliteStore;
+pub use store::{Store, StoreFuture};
+pub use token::TOKEN_PREFIX;

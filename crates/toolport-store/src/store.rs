@@ -1,0 +1,148 @@
+//! [`Store`]: the one interface every backend implements (SQLite now, PostgreSQL later).
+//!
+//! A trait whose methods return `impl Future + Send` (written `async fn` in implementations): no
+//! boxing, no `async-trait`, and the futures can be spawned on a multi-threaded runtime. It is not
+//! object-safe; the server is generic over `S: Store`, or, once there are two backends, holds an
+//! enum of them that implements this same trait by delegation.
+//!
+//! Rules every implementation follows (the tests in `tests/` check them):
+//! - Lists are ordered by a unique key (documented per method) and paginated with
+//!   [`PageRequest`]; the cursor is that key.
+//! - Every tenant-owned record is read, changed and deleted *through its tenant id*: a record of
+//!   another tenant is [`StoreError::NotFound`], exactly like a missing one.
+//! - Unique violations are [`StoreError::Conflict`]; a reference to a missing tenant or user is
+//!   [`StoreError::NotFound`].
+//! - Tokens are stored as SHA-256 hashes only; secrets as sealed text only.
+
+use std::future::Future;
+
+use toolport_vault::Sealed;
+
+use crate::{
+    CreatedToken, Membership, NewToken, Page, PageRequest, Role, SealedSecret, SecretMeta,
+    StoreError, Tenant, TokenRecord, User,
+};
+
+/// Shorthand for the futures the trait's methods return.
+pub trait StoreFuture<T>: Future<Output = Result<T, StoreError>> + Send {}
+impl<T, F: Future<Output = Result<T, StoreError>> + Send> StoreFuture<T> for F {}
+
+/// The persistence interface of Toolport.
+pub trait Store: Send + Sync {
+    // Tenants.
+
+    /// Creates a tenant; [`StoreError::Conflict`] if the name is taken.
+    fn create_tenant(&self, name: &str, plan: &str) -> impl StoreFuture<Tenant>;
+    /// The tenant with this id.
+    fn tenant(&self, id: &str) -> impl StoreFuture<Tenant>;
+    /// The tenant with this name.
+    fn tenant_by_name(&self, name: &str) -> impl StoreFuture<Tenant>;
+    /// Tenants ordered by name; the cursor is the name.
+    fn list_tenants(&self, page: &PageRequest) -> impl StoreFuture<Page<Tenant>>;
+    /// Deletes a tenant with its memberships, tokens and secrets.
+    fn delete_tenant(&self, id: &str) -> impl StoreFuture<()>;
+
+    // Users.
+
+    /// Creates a user; [`StoreError::Conflict`] if the email is taken.
+    fn create_user(&self, email: &str, name: &str) -> impl StoreFuture<User>;
+    /// The user with this id.
+    fn user(&self, id: &str) -> impl StoreFuture<User>;
+    /// The user with this email.
+    fn user_by_email(&self, email: &str) -> impl StoreFuture<User>;
+    /// Users ordered by email; the cursor is the email.
+    fn list_users(&self, page: &PageRequest) -> impl StoreFuture<Page<User>>;
+    /// Deletes a user with their memberships and tokens.
+    fn delete_user(&self, id: &str) -> impl StoreFuture<()>;
+
+    // Memberships.
+
+    /// Adds a user to a tenant; [`StoreError::Conflict`] if already a member.
+    fn add_member(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        role: Role,
+    ) -> impl StoreFuture<Membership>;
+    /// Changes a member's role.
+    fn set_member_role(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        role: Role,
+    ) -> impl StoreFuture<Membership>;
+    /// Removes a user from a tenant (their tokens in it stay until revoked or deleted).
+    fn remove_member(&self, tenant_id: &str, user_id: &str) -> impl StoreFuture<()>;
+    /// A tenant's members ordered by user id; the cursor is the user id.
+    fn list_members(
+        &self,
+        tenant_id: &str,
+        page: &PageRequest,
+    ) -> impl StoreFuture<Page<Membership>>;
+    /// Every tenant a user belongs to, ordered by tenant id (a short list: not paginated).
+    fn memberships_of_user(&self, user_id: &str) -> impl StoreFuture<Vec<Membership>>;
+
+    // API tokens.
+
+    /// Creates a token and returns its text, the only time it is ever available.
+    fn create_token(&self, new: &NewToken) -> impl StoreFuture<CreatedToken>;
+    /// Stores a token whose text was chosen outside (the first administrator's
+    /// `TOOLPORT_ADMIN_TOKEN`); it must look like a generated one (`tp_` + at least 20 URL-safe
+    /// characters). [`StoreError::Conflict`] if that token already exists.
+    fn import_token(&self, new: &NewToken, token: &str) -> impl StoreFuture<TokenRecord>;
+    /// The live token with this text: `None` when unknown, revoked or expired. Records the use
+    /// (`last_used_at`).
+    fn authenticate_token(&self, token: &str) -> impl StoreFuture<Option<TokenRecord>>;
+    /// One of a tenant's tokens.
+    fn token(&self, tenant_id: &str, id: &str) -> impl StoreFuture<TokenRecord>;
+    /// A tenant's tokens ordered by id; the cursor is the id.
+    fn list_tokens(
+        &self,
+        tenant_id: &str,
+        page: &PageRequest,
+    ) -> impl StoreFuture<Page<TokenRecord>>;
+    /// Revokes one of a tenant's tokens (revoking twice keeps the first time).
+    fn revoke_token(&self, tenant_id: &str, id: &str) -> impl StoreFuture<TokenRecord>;
+
+    // Secrets.
+
+    /// Writes (or replaces) a tenant's secret; only sealed text is accepted.
+    fn put_secret(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        sealed: &Sealed,
+    ) -> impl StoreFuture<SecretMeta>;
+    /// Deletes a tenant's secret.
+    fn delete_secret(&self, tenant_id: &str, name: &str) -> impl StoreFuture<()>;
+    /// A tenant's secrets' metadata ordered by name; the cursor is the name. Never the values.
+    fn list_secrets(
+        &self,
+        tenant_id: &str,
+        page: &PageRequest,
+    ) -> impl StoreFuture<Page<SecretMeta>>;
+    /// A secret's sealed value, for the gateway's secret resolver only (the admin API never
+    /// returns it). `None` when the tenant has no such secret.
+    fn sealed_secret(&self, tenant_id: &str, name: &str) -> impl StoreFuture<Option<Sealed>>;
+
+    /// Every tenant's sealed secrets ordered by (tenant id, name), for a `toolport vault rotate`
+    /// pass; the cursor is opaque. Never exposed through the admin API.
+    fn list_sealed_secrets(&self, page: &PageRequest) -> impl StoreFuture<Page<SealedSecret>>;
+    /// Replaces a secret's sealed value only if it is still `expected` (compare and swap), so that
+    /// a rotation running next to the live gateway never overwrites a value written meanwhile.
+    /// Returns whether it replaced it; `updated_at` is kept (the value itself did not change).
+    fn reseal_secret(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        expected: &Sealed,
+        replacement: &Sealed,
+    ) -> impl StoreFuture<bool>;
+
+    // Vault key check.
+
+    /// The stored key check value, `None` before the first start.
+    fn vault_key_check(&self) -> impl StoreFuture<Option<Sealed>>;
+    /// Stores (or replaces, after a rotation) the key check value.
+    fn set_vault_key_check(&self, check: &Sealed) -> impl StoreFuture<()>;
+}
