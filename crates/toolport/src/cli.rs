@@ -1,0 +1,62 @@
+//! The command line, declared with clap.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "toolport",
+    version,
+    about = "One MCP endpoint for every tool a team has"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway over HTTP (Streamable HTTP at /mcp, legacy SSE at /sse).
+    Serve {
+        /// The configuration file (mcpServers JSON as Claude Desktop, Cursor or VS Code write it, or TOML).
+        #[arg(long, short, env = "TOOLPORT_CONFIG")]
+        config: PathBuf,
+        /// Address to listen on; overrides toolport.listen (default 127.0.0.1:8080).
+        #[arg(long, short)]
+        listen: Option<SocketAddr>,
+    },
+    /// Run the gateway over this process's stdin/stdout, for clients that spawn commands.
+    Stdio {
+        #[arg(long, short, env = "TOOLPORT_CONFIG")]
+        config: PathBuf,
+    },
+    /// Print the tools an API description (OpenAPI, Swagger, Postman, GraphQL) yields.
+    Convert {
+        /// A file path or an http(s) URL.
+        source: String,
+        /// openapi, swagger, postman or graphql (detected when absent).
+        #[arg(long)]
+        format: Option<toolport_import::Format>,
+        /// tools, dispatch or search (chosen by operation count when absent).
+        #[arg(long)]
+        mode: Option<toolport_import::Mode>,
+        /// Print {"tools": [...], "diagnostics": [...]} as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The API's name (prefixes dispatch/search tools); default: the file's stem.
+        #[arg(long)]
+        name: Option<String>,
+        /// Hosts a URL may reach although they are loopback or private (e.g. localhost).
+        #[arg(long = "allow-host")]
+        allow_hosts: Vec<String>,
+    },
+    /// Act as an MCP client: list a server's tools or call one, printing JSON.
+    Call(crate::call::CallArgs),
+    /// Check a configuration file and print what it defines.
+    Check {
+        #[arg(long, short, env = "TOOLPORT_CONFIG")]
+        config: PathBuf,
+    },
+}

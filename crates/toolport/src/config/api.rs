@@ -1,0 +1,148 @@
+//! Validating one `apis` entry: the description's location, format and mode, credentials with
+//! `${VAR}` expanded, filters, limits; the result is a server whose backend is an HTTP API.
+
+use std::path::Path;
+use std::time::Duration;
+
+use toolport_gateway::config::{ServerConfig, ToolFilter};
+use toolport_import::{Filter, Format, Mode};
+use toolport_upstream::UpstreamSpec;
+use toolport_upstream::api::{
+    ApiAuth, ApiConfig, ApiKeyLocation, OAuth2ClientCredentials, SpecSource,
+};
+
+use super::interpolate::expand;
+use super::raw::{RawApi, RawAuth};
+use super::validate::{Context, Invalid, check_server_name, invalid};
+
+/// The API's own HTTP deadline; the gateway allows a little more so the API's clearer error wins.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const GATEWAY_MARGIN: Duration = Duration::from_secs(1);
+
+pub fn api_config(
+    name: &str,
+    raw: RawApi,
+    key: &str,
+    cx: &Context<'_>,
+) -> Result<ServerConfig, Invalid> {
+    let x = |field: &str, value: &str| {
+        expand(value, cx.env).map_err(|m| invalid(format!("{key}.{field}"), m))
+    };
+    let mut spec = x("spec", &raw.spec)?;
+    if spec.is_empty() {
+        return Err(invalid(
+            format!("{key}.spec"),
+            "give the path or https URL of the API description",
+        ));
+    }
+    if !spec.contains("://") && Path::new(&spec).is_relative() {
+        spec = cx.base_dir.join(&spec).to_string_lossy().into_owned();
+    }
+    let mut config = ApiConfig::new(SpecSource::Location(spec));
+    if let Some(format) = &raw.format {
+        config.format = Some(
+            format
+                .parse::<Format>()
+                .map_err(|m| invalid(format!("{key}.format"), m))?,
+        );
+    }
+    if let Some(mode) = &raw.mode {
+        config.mode = Some(
+            mode.parse::<Mode>()
+                .map_err(|m| invalid(format!("{key}.mode"), m))?,
+        );
+    }
+    if let Some(threshold) = raw.dispatch_threshold {
+        config.dispatch_threshold = threshold;
+    }
+    config.base_url = raw
+        .base_url
+        .as_deref()
+        .map(|u| x("baseUrl", u))
+        .transpose()?;
+    if let Some(auth) = raw.auth {
+        config.auth = auth_config(auth, key, &x)?;
+    }
+    for (h, v) in &raw.headers {
+        config
+            .headers
+            .insert(h.clone(), x(&format!("headers.{h}"), v)?);
+    }
+    for (k, v) in &raw.variables {
+        config
+            .variables
+            .insert(k.clone(), x(&format!("variables.{k}"), v)?);
+    }
+    config.filter = Filter {
+        include: raw.include,
+        exclude: raw.exclude,
+    };
+    config.timeout = raw
+        .timeout_ms
+        .map_or(DEFAULT_TIMEOUT, Duration::from_millis);
+    if let Some(max) = raw.max_response_bytes {
+        config.max_response_bytes = max;
+    }
+    let prefix = raw.prefix.unwrap_or_else(|| name.to_string());
+    check_server_name(&prefix).map_err(|m| invalid(format!("{key}.prefix"), m))?;
+    Ok(ServerConfig {
+        timeout: config.timeout + GATEWAY_MARGIN,
+        spec: UpstreamSpec::Api(Box::new(config)),
+        tools: ToolFilter::default(),
+        tags: raw.tags,
+        prefix,
+    })
+}
+
+fn auth_config(
+    auth: RawAuth,
+    key: &str,
+    x: &dyn Fn(&str, &str) -> Result<String, Invalid>,
+) -> Result<ApiAuth, Invalid> {
+    Ok(match auth {
+        RawAuth::None => ApiAuth::None,
+        RawAuth::ApiKey {
+            location,
+            name,
+            value,
+        } => ApiAuth::ApiKey {
+            location: match location.to_ascii_lowercase().as_str() {
+                "header" => ApiKeyLocation::Header,
+                "query" => ApiKeyLocation::Query,
+                "cookie" => ApiKeyLocation::Cookie,
+                other => {
+                    return Err(invalid(
+                        format!("{key}.auth.in"),
+                        format!(
+                            "{other:?} is not a place for an API key: use \"header\", \"query\" or \"cookie\""
+                        ),
+                    ));
+                }
+            },
+            name: x("auth.name", &name)?,
+            value: x("auth.value", &value)?,
+        },
+        RawAuth::Bearer { token } => ApiAuth::Bearer {
+            token: x("auth.token", &token)?,
+        },
+        RawAuth::Basic { username, password } => ApiAuth::Basic {
+            username: x("auth.username", &username)?,
+            password: x("auth.password", &password)?,
+        },
+        RawAuth::OAuth2 {
+            token_url,
+            client_id,
+            client_secret,
+            scopes,
+            audience,
+            credentials_in_body,
+        } => ApiAuth::OAuth2ClientCredentials(OAuth2ClientCredentials {
+            token_url: x("auth.tokenUrl", &token_url)?,
+            client_id: x("auth.clientId", &client_id)?,
+            client_secret: x("auth.clientSecret", &client_secret)?,
+            scopes,
+            audience,
+            credentials_in_body,
+        }),
+    })
+}

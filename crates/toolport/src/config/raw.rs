@@ -1,0 +1,163 @@
+//! The configuration file as users write it: the `mcpServers` map of Claude Desktop, Cursor and
+//! VS Code (`servers` is accepted too), plus Toolport's own settings under `toolport` and a few
+//! optional keys per server. Deserialised with serde; validation happens in `validate`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toolport_import::Selector;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RawFile {
+    #[serde(default)]
+    pub mcp_servers: Option<BTreeMap<String, RawServer>>,
+    /// VS Code's `.vscode/mcp.json` spelling.
+    #[serde(default)]
+    pub servers: Option<BTreeMap<String, RawServer>>,
+    /// HTTP APIs described by OpenAPI, Swagger, Postman or GraphQL documents.
+    #[serde(default)]
+    pub apis: BTreeMap<String, RawApi>,
+    #[serde(default)]
+    pub toolport: RawSettings,
+    // Other top-level keys (a desktop client's own settings) are ignored.
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RawServer {
+    #[serde(rename = "type", alias = "transport")]
+    pub kind: Option<String>,
+    pub command: Option<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub cwd: Option<String>,
+    pub url: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    // Toolport's own per-server settings.
+    #[serde(default)]
+    pub tools: RawToolFilter,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub timeout_ms: Option<u64>,
+    pub prefix: Option<String>,
+    #[serde(default)]
+    pub disabled: bool,
+    /// Keys other clients add (e.g. `autoApprove`); kept to warn about likely typos.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RawToolFilter {
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RawSettings {
+    pub listen: Option<String>,
+    pub request_timeout_ms: Option<u64>,
+    pub ping_interval_ms: Option<u64>,
+    pub page_size: Option<usize>,
+    pub namespacing: Option<bool>,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    pub max_body_bytes: Option<usize>,
+    pub session_idle_seconds: Option<u64>,
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, RawEndpoint>,
+    #[serde(default)]
+    pub ssrf: RawSsrf,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RawSsrf {
+    /// Hosts admitted although they resolve to loopback or private addresses.
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RawApi {
+    /// Path (relative to the config file) or http(s) URL of the description.
+    pub spec: String,
+    pub format: Option<String>,
+    pub base_url: Option<String>,
+    pub auth: Option<RawAuth>,
+    /// Operations to keep (by tag, operation, path glob, method); empty keeps all.
+    #[serde(default)]
+    pub include: Selector,
+    #[serde(default)]
+    pub exclude: Selector,
+    pub mode: Option<String>,
+    pub dispatch_threshold: Option<usize>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub timeout_ms: Option<u64>,
+    pub max_response_bytes: Option<usize>,
+    /// Postman `{{variables}}`.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub prefix: Option<String>,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// Upstream credentials of an API, tagged by `type`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum RawAuth {
+    None,
+    #[serde(rename_all = "camelCase")]
+    ApiKey {
+        #[serde(rename = "in", default = "header_location")]
+        location: String,
+        name: String,
+        value: String,
+    },
+    Bearer {
+        token: String,
+    },
+    Basic {
+        username: String,
+        password: String,
+    },
+    #[serde(rename = "oauth2", rename_all = "camelCase")]
+    OAuth2 {
+        token_url: String,
+        client_id: String,
+        client_secret: String,
+        #[serde(default)]
+        scopes: Vec<String>,
+        audience: Option<String>,
+        #[serde(default)]
+        credentials_in_body: bool,
+    },
+}
+
+fn header_location() -> String {
+    "header".into()
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RawEndpoint {
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub servers: Vec<String>,
+}

@@ -1,0 +1,215 @@
+//! Config loading over the formats users already have, and the errors they get when it is wrong.
+
+use std::path::Path;
+use std::time::Duration;
+
+use toolport_upstream::UpstreamSpec;
+
+use super::{ConfigError, parse};
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "TOKEN" => Some("s3cret".into()),
+        "PORT" => Some("9999".into()),
+        _ => None,
+    }
+}
+
+fn json(text: &str) -> Result<toolport_gateway::GatewayConfig, ConfigError> {
+    parse(
+        text,
+        Path::new("/etc/toolport/config.json"),
+        Path::new("/etc/toolport"),
+        &env,
+    )
+}
+
+const CLAUDE_DESKTOP: &str = r#"{
+  "globalShortcut": "Ctrl+Space",
+  "mcpServers": {
+    "filesystem": {
+      "command": "npx",
+      "args": ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"],
+      "env": {"API_KEY": "${TOKEN}"}
+    },
+    "remote": {"type": "http", "url": "https://example.com/mcp", "headers": {"Authorization": "Bearer ${TOKEN}"}},
+    "legacy": {"url": "http://127.0.0.1:${PORT}/sse"}
+  }
+}"#;
+
+#[test]
+fn claude_desktop_file_loads_with_transports_inferred() {
+    let config = json(CLAUDE_DESKTOP).unwrap();
+    assert_eq!(config.servers.len(), 3);
+    let UpstreamSpec::Stdio {
+        command, args, env, ..
+    } = &config.servers["filesystem"].spec
+    else {
+        panic!("filesystem should be stdio");
+    };
+    assert_eq!(command, "npx");
+    assert_eq!(args[1], "@modelcontextprotocol/server-filesystem");
+    assert_eq!(env["API_KEY"], "s3cret");
+    assert!(matches!(
+        &config.servers["remote"].spec,
+        UpstreamSpec::StreamableHttp { headers, .. } if headers["Authorization"] == "Bearer s3cret"
+    ));
+    assert!(matches!(
+        &config.servers["legacy"].spec,
+        UpstreamSpec::Sse { url, .. } if url == "http://127.0.0.1:9999/sse"
+    ));
+    assert_eq!(config.servers["filesystem"].prefix, "filesystem");
+}
+
+#[test]
+fn toml_with_the_same_structure_loads_the_same() {
+    let toml = r#"
+[mcpServers.filesystem]
+command = "npx"
+args = ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]
+env = { API_KEY = "${TOKEN}" }
+
+[mcpServers.remote]
+type = "http"
+url = "https://example.com/mcp"
+headers = { Authorization = "Bearer ${TOKEN}" }
+
+[mcpServers.legacy]
+url = "http://127.0.0.1:${PORT}/sse"
+"#;
+    let from_toml = parse(
+        toml,
+        Path::new("/etc/toolport/c.toml"),
+        Path::new("/etc/toolport"),
+        &env,
+    )
+    .unwrap();
+    assert_eq!(from_toml, json(CLAUDE_DESKTOP).unwrap());
+}
+
+#[test]
+fn toolport_settings_live_beside_mcp_servers() {
+    let config = json(
+        r#"{
+  // VS Code allows comments in its JSON.
+  "servers": {
+    "gh": {"command": "gh-mcp", "tags": ["dev"], "timeoutMs": 1500, "prefix": "github",
+           "tools": {"allow": ["get_*"], "deny": ["get_secret"]}},
+    "off": {"command": "x", "disabled": true}
+  },
+  "toolport": {"listen": "127.0.0.1:${PORT}", "requestTimeoutMs": 5000, "pageSize": 50,
+               "allowedOrigins": ["https://app.example.com"],
+               "endpoints": {"devtools": {"tags": ["dev"]}}}
+}"#,
+    )
+    .unwrap();
+    let gh = &config.servers["gh"];
+    assert_eq!(gh.timeout, Duration::from_millis(1500));
+    assert_eq!(gh.prefix, "github");
+    assert!(gh.tools.admits("get_issue") && !gh.tools.admits("get_secret"));
+    assert!(!config.servers.contains_key("off"));
+    assert_eq!(config.http.listen.port(), 9999);
+    assert_eq!(config.settings.page_size, 50);
+    assert_eq!(config.endpoints["devtools"].tags, ["dev"]);
+}
+
+#[test]
+fn utf8_bom_is_accepted() {
+    assert!(json("\u{feff}{\"mcpServers\": {}}").is_ok());
+}
+
+#[test]
+fn relative_commands_resolve_against_the_config_directory() {
+    let config =
+        json(r#"{"mcpServers": {"local": {"command": "./bin/server", "cwd": "data"}}}"#).unwrap();
+    let UpstreamSpec::Stdio { command, cwd, .. } = &config.servers["local"].spec else {
+        panic!("stdio expected")
+    };
+    assert_eq!(command, "/etc/toolport/./bin/server");
+    assert_eq!(cwd.as_deref(), Some(Path::new("/etc/toolport/data")));
+}
+
+fn error_of(text: &str) -> String {
+    json(text).unwrap_err().to_string()
+}
+
+#[test]
+fn syntax_errors_carry_line_and_column() {
+    let err = error_of("{\n  \"mcpServers\": {\n    \"a\": {\"command\": \"x\",}\n  }\n}");
+    assert!(err.starts_with("/etc/toolport/config.json:3:"), "{err}");
+}
+
+#[test]
+fn type_errors_carry_the_key_path_and_position() {
+    let err = error_of(r#"{"mcpServers": {"a": {"command": "x", "args": "not-a-list"}}}"#);
+    assert!(err.contains("mcpServers.a.args"), "{err}");
+    assert!(err.contains(":1:"), "{err}");
+}
+
+#[test]
+fn semantic_errors_say_what_would_be_right() {
+    let cases = [
+        (
+            r#"{"mcpServers": {"a": {}}}"#,
+            "mcpServers.a: needs \"command\"",
+        ),
+        (
+            r#"{"mcpServers": {"a": {"command": "x", "url": "http://h/mcp"}}}"#,
+            "both \"command\" and \"url\"",
+        ),
+        (
+            r#"{"mcpServers": {"a": {"url": "ftp://h/x"}}}"#,
+            "mcpServers.a.url",
+        ),
+        (
+            r#"{"mcpServers": {"a": {"type": "sse", "command": "x"}}}"#,
+            "mcpServers.a.type",
+        ),
+        (
+            r#"{"mcpServers": {"bad__name": {"command": "x"}}}"#,
+            "invalid name",
+        ),
+        (
+            r#"{"mcpServers": {"a": {"command": "${MISSING}"}}}"#,
+            "MISSING is not set",
+        ),
+        (
+            r#"{"mcpServers": {"a": {"command": "x"}}, "toolport": {"endpoints": {"a": {"tags": ["t"]}}}}"#,
+            "same name as a server",
+        ),
+        (
+            r#"{"mcpServers": {}, "toolport": {"endpoints": {"e": {"servers": ["ghost"]}}}}"#,
+            "no server named \"ghost\"",
+        ),
+        (
+            r#"{"mcpServers": {}, "toolport": {"listen": "8080"}}"#,
+            "toolport.listen",
+        ),
+        (
+            r#"{"mcpServers": {}, "toolport": {"lisen": "127.0.0.1:1"}}"#,
+            "unknown field `lisen`",
+        ),
+        (
+            r#"{"mcpServers": {"a": {"command": "x"}, "b": {"command": "y", "prefix": "a"}}}"#,
+            "already used",
+        ),
+    ];
+    for (text, needle) in cases {
+        let err = error_of(text);
+        assert!(err.contains(needle), "{text}\n=> {err}");
+    }
+}
+
+#[test]
+fn toml_errors_carry_line_and_column() {
+    let err = parse(
+        "[mcpServers.a]\ncommand = \"x\"\nargs = 3\n",
+        Path::new("c.toml"),
+        Path::new("."),
+        &env,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("c.toml:3:"), "{err}");
+    assert!(err.contains("mcpServers.a.args"), "{err}");
+}
