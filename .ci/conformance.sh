@@ -171,11 +171,12 @@ cat >"$WORK/gateway.json" <<EOF
     "fx": {"command": "$FIXTURE", "args": ["--transport", "stdio"]},
     "fxh": {"type": "http", "url": "$FIXTURE_URL"},
     "ev": {"type": "http", "url": "$EVERYTHING_URL"}
-  }
+  },
+  "toolport": {"mcpAccess": "open"}
 }
 EOF
 wait_line "$WORK/everything.log" 'listening on port' >/dev/null
-NO_COLOR=1 "$TOOLPORT" serve --config "$WORK/gateway.json" --listen 127.0.0.1:0 2>"$WORK/gateway.log" &
+NO_COLOR=1 "$TOOLPORT" serve --config "$WORK/gateway.json" --data-dir "$WORK/data" --listen 127.0.0.1:0 2>"$WORK/gateway.log" &
 STARTED+=($!)
 GATEWAY="$(wait_line "$WORK/gateway.log" 'toolport listening on http://' |
   sed 's/\x1b\[[0-9;]*m//g' | grep -oE 'http://[0-9.:]+' | head -1)"

@@ -114,6 +114,18 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Idle time after which a Streamable HTTP session is forgotten.
     pub session_idle: Duration,
+    /// Whether the MCP routes ask for an API token.
+    pub mcp_access: McpAccess,
+}
+
+/// Who may use the MCP routes (the admin API always needs a token).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum McpAccess {
+    /// Every request carries a valid API token whose scopes cover the endpoint.
+    #[default]
+    Token,
+    /// No token needed; allowed only on a loopback address (a local, single-user gateway).
+    Open,
 }
 
 impl Default for HttpSettings {
@@ -124,6 +136,7 @@ impl Default for HttpSettings {
             allowed_hosts: Vec::new(),
             max_body_bytes: 4 * 1024 * 1024,
             session_idle: Duration::from_secs(30 * 60),
+            mcp_access: McpAccess::Token,
         }
     }
 }

@@ -13,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 use toolport_gateway::{Gateway, Scope, Session};
 use toolport_protocol::Message;
 
+use crate::access::Caller;
+
 type Outbound = mpsc::UnboundedReceiver<Message>;
 
 /// Messages kept for a session whose client has no stream open; older ones are dropped so that a
@@ -31,6 +33,8 @@ fn trim_backlog(rx: &mut Outbound, keep: usize) -> usize {
 #[derive(Debug)]
 pub struct HttpSession {
     pub session: Arc<Session>,
+    /// Who opened it; only the same caller may use it.
+    pub owner: Caller,
     outbound: Arc<Mutex<Option<Outbound>>>,
     last_seen: Mutex<Instant>,
 }
@@ -99,12 +103,13 @@ pub struct HttpSessions {
 }
 
 impl HttpSessions {
-    pub fn create(&self, gateway: &Gateway, scope: Scope) -> Arc<HttpSession> {
+    pub fn create(&self, gateway: &Gateway, scope: Scope, owner: Caller) -> Arc<HttpSession> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let (tx, rx) = mpsc::unbounded_channel();
         let session = gateway.open_session(id.clone(), scope, tx);
         let entry = Arc::new(HttpSession {
             session,
+            owner,
             outbound: Arc::new(Mutex::new(Some(rx))),
             last_seen: Mutex::new(Instant::now()),
         });
@@ -119,6 +124,12 @@ impl HttpSessions {
         let entry = self.map.lock().expect("sessions lock").get(id).cloned()?;
         entry.touch();
         Some(entry)
+    }
+
+    /// Who opened session `id`, without counting as activity.
+    pub fn owner(&self, id: &str) -> Option<Caller> {
+        let map = self.map.lock().expect("sessions lock");
+        map.get(id).map(|s| s.owner.clone())
     }
 
     pub fn remove(&self, gateway: &Gateway, id: &str) -> bool {

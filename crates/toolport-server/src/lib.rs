@@ -3,6 +3,7 @@
 //! Layout:
 //! - [`router`]: `fn router(state) -> Router`, the whole HTTP surface (testable with `oneshot`).
 //! - `guard`: Host and Origin validation (DNS rebinding defence).
+//! - `access`: API tokens and scopes on the MCP routes; sessions bound to their caller.
 //! - `streamable`: Streamable HTTP at `/mcp` and `/mcp/{name}` (sessions and 2026-07-28 stateless).
 //! - `sse`: the legacy HTTP+SSE transport at `/sse` and `/message`.
 //! - `health`: `/healthz`, `/readyz`, `/metrics`.
@@ -11,6 +12,7 @@
 //!
 //! No business rules live here: every MCP message is handed to [`toolport_gateway::Gateway`].
 
+mod access;
 mod error;
 mod guard;
 mod health;

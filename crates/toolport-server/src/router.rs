@@ -11,24 +11,40 @@ use tokio_util::sync::CancellationToken;
 use toolport_gateway::Gateway;
 
 use crate::http_sessions::HttpSessions;
-use crate::{guard, health, sse, streamable};
+use crate::{access, guard, health, sse, streamable};
+use toolport_admin::Authenticate;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     pub gateway: Arc<Gateway>,
     pub sessions: Arc<HttpSessions>,
+    /// Checks API tokens; `None` when the gateway has no token store (every token is refused
+    /// unless the configuration opens the MCP routes).
+    pub auth: Option<Arc<dyn Authenticate>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("sessions", &self.sessions)
+            .field("auth", &self.auth.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppState {
-    pub fn new(gateway: Arc<Gateway>) -> Self {
+    pub fn new(gateway: Arc<Gateway>, auth: Option<Arc<dyn Authenticate>>) -> Self {
         Self {
             gateway,
             sessions: Arc::default(),
+            auth,
         }
     }
 }
 
-pub fn router(state: AppState) -> Router {
+/// The MCP, health and metrics routes; `extra` (the admin API) is merged in under the same body
+/// limit.
+pub fn router(state: AppState, extra: Router) -> Router {
     let limit = state.gateway.config().http.max_body_bytes;
     let mcp = Router::new()
         .route(
@@ -46,20 +62,24 @@ pub fn router(state: AppState) -> Router {
         .route("/sse", get(sse::connect_all))
         .route("/sse/{name}", get(sse::connect_named))
         .route("/message", post(sse::message))
+        // Layers run outside-in from the last one added: Host/Origin first, then access.
+        .route_layer(middleware::from_fn_with_state(state.clone(), access::check))
         .route_layer(middleware::from_fn_with_state(state.clone(), guard::check));
     Router::new()
         .merge(mcp)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
+        .merge(extra)
+        .layer(DefaultBodyLimit::max(limit))
 }
 
 /// Serves until `shutdown` fires, then stops accepting and lets open requests finish.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    extra: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let expiry = tokio::spawn(
@@ -68,7 +88,7 @@ pub async fn serve(
             .clone()
             .expire(state.gateway.clone(), shutdown.clone()),
     );
-    let app = router(state);
+    let app = router(state, extra);
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;

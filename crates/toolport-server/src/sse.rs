@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
@@ -16,20 +17,26 @@ use toolport_gateway::Scope;
 use toolport_protocol::Message;
 use toolport_protocol::jsonrpc::Payload;
 
+use crate::access::Caller;
 use crate::error::HttpError;
 use crate::router::AppState;
 use crate::streamable::{invalid_message, named_scope, query_scope, read_body};
 
 pub async fn connect_all(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    open(state, query_scope(&query))
+    open(state, query_scope(&query), caller)
 }
 
-pub async fn connect_named(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+pub async fn connect_named(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Response {
     match named_scope(&state.gateway, &name) {
-        Ok(scope) => open(state, scope),
+        Ok(scope) => open(state, scope, caller),
         Err(e) => e.into_response(),
     }
 }
@@ -46,8 +53,8 @@ impl Drop for CloseOnDrop {
     }
 }
 
-fn open(state: AppState, scope: Scope) -> Response {
-    let session = state.sessions.create(&state.gateway, scope);
+fn open(state: AppState, scope: Scope, caller: Caller) -> Response {
+    let session = state.sessions.create(&state.gateway, scope, caller);
     let id = session.session.id.clone();
     let Some(messages) = session.take_stream() else {
         return HttpError::bad_request("session stream unavailable").into_response();

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
@@ -20,6 +21,7 @@ use toolport_gateway::{Gateway, Scope, Sink, StatelessError, Subscription};
 use toolport_protocol::jsonrpc::{InvalidMessage, Payload};
 use toolport_protocol::{ErrorCode, Message, ProtocolVersion, Request, meta};
 
+use crate::access::Caller;
 use crate::error::HttpError;
 use crate::http_sessions::HttpSession;
 use crate::router::AppState;
@@ -59,17 +61,19 @@ pub fn query_scope(query: &HashMap<String, String>) -> Scope {
 
 pub async fn post_all(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    post(state, query_scope(&query), headers, body)
+    post(state, query_scope(&query), caller, headers, body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
 
 pub async fn post_named(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -78,7 +82,7 @@ pub async fn post_named(
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    post(state, scope, headers, body)
+    post(state, scope, caller, headers, body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -125,6 +129,7 @@ pub fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, HttpError
 async fn post(
     state: AppState,
     scope: Scope,
+    caller: Caller,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
@@ -167,7 +172,7 @@ async fn post(
                 "missing Mcp-Session-Id header: send initialize first, or use protocol revision 2026-07-28",
             ));
         }
-        let session = state.sessions.create(&state.gateway, scope);
+        let session = state.sessions.create(&state.gateway, scope, caller);
         let id = session.session.id.clone();
         let mut response = serve_session(
             &state,

@@ -16,6 +16,15 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Where the store, the vault's master key and the first administrator live.
+#[derive(Debug, clap::Args)]
+pub struct DataDirArg {
+    /// Data directory (created on first run); default $XDG_DATA_HOME/toolport or
+    /// ~/.local/share/toolport.
+    #[arg(long = "data-dir", env = "TOOLPORT_DATA_DIR")]
+    pub dir: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the gateway over HTTP (Streamable HTTP at /mcp, legacy SSE at /sse).
@@ -26,11 +35,15 @@ pub enum Command {
         /// Address to listen on; overrides toolport.listen (default 127.0.0.1:8080).
         #[arg(long, short)]
         listen: Option<SocketAddr>,
+        #[command(flatten)]
+        data: DataDirArg,
     },
     /// Run the gateway over this process's stdin/stdout, for clients that spawn commands.
     Stdio {
         #[arg(long, short, env = "TOOLPORT_CONFIG")]
         config: PathBuf,
+        #[command(flatten)]
+        data: DataDirArg,
     },
     /// Print the tools an API description (OpenAPI, Swagger, Postman, GraphQL) yields.
     Convert {

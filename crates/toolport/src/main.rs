@@ -5,6 +5,8 @@ mod cli;
 mod config;
 mod convert;
 mod run;
+mod secrets;
+mod tenancy;
 
 use clap::Parser;
 

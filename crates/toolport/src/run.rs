@@ -6,19 +6,27 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use toolport_admin::Authenticate;
+use toolport_gateway::config::McpAccess;
 use toolport_gateway::{Gateway, GatewayConfig};
 use toolport_server::AppState;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, DataDirArg};
 use crate::config;
+use crate::secrets::ConfigSecrets;
+use crate::tenancy::{self, Tenancy};
 
 /// How long `toolport stdio` waits for its backends' first start before serving.
 const STDIO_SETTLE: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { config, listen } => serve(&config, listen).await,
-        Command::Stdio { config } => stdio(&config).await,
+        Command::Serve {
+            config,
+            listen,
+            data,
+        } => serve(&config, listen, data).await,
+        Command::Stdio { config, data } => stdio(&config, data).await,
         Command::Check { config } => check(&config),
         Command::Call(args) => crate::call::run(args).await,
         Command::Convert {
@@ -59,15 +67,32 @@ fn shutdown_on_signals() -> CancellationToken {
     token
 }
 
-/// Starts the gateway and keeps it in line with the file until shutdown.
+/// Starts the gateway and keeps it in line with the file (and the secrets it uses) until
+/// shutdown.
 async fn start(
     path: &Path,
+    tenancy: &Tenancy,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<(Arc<Gateway>, GatewayConfig)> {
-    let initial = config::load(path)?;
+    let secrets = Arc::new(
+        ConfigSecrets::load(
+            &tenancy.store,
+            tenancy.vault.clone(),
+            tenancy.admin_tenant.id.clone(),
+        )
+        .await?,
+    );
+    let initial = config::load(path, &|name| secrets.lookup(name))?;
     let gateway = Gateway::start(initial.clone(), shutdown.child_token()).await;
     let (tx, mut rx) = watch::channel(initial.clone());
-    config::watch::spawn(path.to_path_buf(), tx, shutdown.clone())
+    let (rebuild_tx, rebuild_rx) = tokio::sync::mpsc::unbounded_channel();
+    secrets
+        .clone()
+        .spawn_poller(tenancy.store.clone(), rebuild_tx, shutdown.clone());
+    let file = path.to_path_buf();
+    let loader: config::watch::Loader =
+        Box::new(move || config::load(&file, &|name| secrets.lookup(name)));
+    config::watch::spawn(path.to_path_buf(), loader, rebuild_rx, tx, shutdown.clone())
         .with_context(|| format!("cannot watch {} for changes", path.display()))?;
     let g = gateway.clone();
     let stop = shutdown.clone();
@@ -90,28 +115,59 @@ async fn start(
     Ok((gateway, initial))
 }
 
-async fn serve(path: &Path, listen: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
+async fn serve(
+    path: &Path,
+    listen: Option<std::net::SocketAddr>,
+    data: DataDirArg,
+) -> anyhow::Result<()> {
     let shutdown = shutdown_on_signals();
-    let (gateway, config) = start(path, &shutdown).await?;
+    let tenancy = tenancy::open(&tenancy::data_dir(data.dir)?).await?;
+    let (gateway, config) = start(path, &tenancy, &shutdown).await?;
     let addr = listen.unwrap_or(config.http.listen);
+    if config.http.mcp_access == McpAccess::Open && !addr.ip().is_loopback() {
+        anyhow::bail!(
+            "toolport.mcpAccess is \"open\" but the gateway would listen on {addr}, which is not a loopback address; use \"token\" or listen on 127.0.0.1"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
-    tracing::info!(
-        "toolport listening on http://{bound}/mcp ({} servers); the endpoint needs no token, so keep it on loopback",
-        config.servers.len()
-    );
-    toolport_server::serve(listener, AppState::new(gateway.clone()), shutdown.clone())
-        .await
-        .context("HTTP server failed")?;
+    match config.http.mcp_access {
+        McpAccess::Token => tracing::info!(
+            "toolport listening on http://{bound}/mcp ({} servers); MCP and admin routes need an API token",
+            config.servers.len()
+        ),
+        McpAccess::Open => tracing::warn!(
+            "toolport listening on http://{bound}/mcp ({} servers); the MCP routes are open (toolport.mcpAccess = \"open\"): anyone who can reach this loopback address can use every tool",
+            config.servers.len()
+        ),
+    }
+    let admin = admin_api(&tenancy);
+    let auth: Arc<dyn Authenticate> = tenancy.auth.clone();
+    toolport_server::serve(
+        listener,
+        AppState::new(gateway.clone(), Some(auth)),
+        admin,
+        shutdown.clone(),
+    )
+    .await
+    .context("HTTP server failed")?;
     gateway.stop().await;
+    tenancy.store.close().await;
     Ok(())
 }
 
-async fn stdio(path: &Path) -> anyhow::Result<()> {
+/// The admin REST API at /api/v1.
+fn admin_api(tenancy: &Tenancy) -> axum::Router {
+    let _ = tenancy;
+    axum::Router::new()
+}
+
+async fn stdio(path: &Path, data: DataDirArg) -> anyhow::Result<()> {
     let shutdown = shutdown_on_signals();
-    let (gateway, _) = start(path, &shutdown).await?;
+    let tenancy = tenancy::open(&tenancy::data_dir(data.dir)?).await?;
+    let (gateway, _) = start(path, &tenancy, &shutdown).await?;
     // Desktop clients list tools as soon as they have spawned us: answer with the full catalog.
     gateway.settle(STDIO_SETTLE).await;
     toolport_server::stdio::serve(
@@ -122,11 +178,13 @@ async fn stdio(path: &Path) -> anyhow::Result<()> {
     )
     .await?;
     gateway.stop().await;
+    tenancy.store.close().await;
     Ok(())
 }
 
 fn check(path: &Path) -> anyhow::Result<()> {
-    let config = config::load(path)?;
+    // Secrets are not read here: any name passes, and the values stay out of the output.
+    let config = config::load(path, &|_| Ok("<secret>".to_owned()))?;
     #[allow(clippy::print_stdout)]
     {
         println!(

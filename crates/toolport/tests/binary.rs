@@ -22,7 +22,10 @@ fn fixture() -> String {
 }
 
 fn write_config(path: &Path, servers: Value, port: u16) {
-    let text = json!({"mcpServers": servers, "toolport": {"listen": format!("127.0.0.1:{port}")}});
+    let text = json!({"mcpServers": servers, "toolport": {
+        "listen": format!("127.0.0.1:{port}"),
+        "mcpAccess": "open",
+    }});
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(&text).unwrap()).unwrap();
     std::fs::rename(&tmp, path).unwrap();
@@ -44,6 +47,8 @@ async fn start(config: &Path) -> Child {
     Command::new(BIN)
         .args(["serve", "--config"])
         .arg(config)
+        .arg("--data-dir")
+        .arg(config.with_file_name("data"))
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -229,6 +234,8 @@ async fn the_stdio_bridge_serves_a_desktop_client() {
     let mut child = Command::new(BIN)
         .args(["stdio", "--config"])
         .arg(&path)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

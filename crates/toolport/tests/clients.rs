@@ -45,18 +45,34 @@ async fn gateway() -> TestGateway {
 }
 
 /// A configuration file for `toolport stdio` with the same single backend.
-fn stdio_config() -> tempfile::NamedTempFile {
-    let mut file = tempfile::Builder::new()
-        .suffix(".json")
-        .tempfile()
-        .expect("temp file");
-    let body = json!({"mcpServers": {"fx": {
-        "command": toolport_testkit::fixture_bin(),
-        "args": ["--transport", "stdio"],
-    }}});
-    file.write_all(body.to_string().as_bytes())
-        .expect("write config");
-    file
+/// A configuration with the fixture over stdio, and a data directory beside it.
+struct StdioBridge {
+    dir: tempfile::TempDir,
+}
+
+impl StdioBridge {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let body = json!({"mcpServers": {"fx": {
+            "command": toolport_testkit::fixture_bin(),
+            "args": ["--transport", "stdio"],
+        }}});
+        std::fs::write(dir.path().join("toolport.json"), body.to_string()).expect("write config");
+        Self { dir }
+    }
+
+    /// `toolport stdio --config … --data-dir …`, as a client spawns it.
+    fn command(&self) -> Vec<String> {
+        let path = |p: &str| self.dir.path().join(p).to_string_lossy().into_owned();
+        vec![
+            env!("CARGO_BIN_EXE_toolport").to_string(),
+            "stdio".into(),
+            "--config".into(),
+            path("toolport.json"),
+            "--data-dir".into(),
+            path("data"),
+        ]
+    }
 }
 
 struct Run {
@@ -211,15 +227,11 @@ async fn inspector_through_the_stdio_bridge() {
     else {
         return;
     };
-    let file = stdio_config();
-    let path = file.path().to_str().expect("utf-8 path");
-    let toolport = env!("CARGO_BIN_EXE_toolport");
-    inspector_list_and_call(
-        &inspector,
-        &["--", toolport, "stdio", "--config", path],
-        "inspector-stdio",
-    )
-    .await;
+    let bridge = StdioBridge::new();
+    let mut args = vec!["--".to_string()];
+    args.extend(bridge.command());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    inspector_list_and_call(&inspector, &args, "inspector-stdio").await;
 }
 
 #[tokio::test]
@@ -228,23 +240,11 @@ async fn inspector_through_the_stdio_bridge_in_the_modern_era() {
     else {
         return;
     };
-    let file = stdio_config();
-    let path = file.path().to_str().expect("utf-8 path");
-    let toolport = env!("CARGO_BIN_EXE_toolport");
-    inspector_list_and_call(
-        &inspector,
-        &[
-            "--protocol-era",
-            "modern",
-            "--",
-            toolport,
-            "stdio",
-            "--config",
-            path,
-        ],
-        "inspector-stdio-modern",
-    )
-    .await;
+    let bridge = StdioBridge::new();
+    let mut args = vec!["--protocol-era".to_string(), "modern".into(), "--".into()];
+    args.extend(bridge.command());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    inspector_list_and_call(&inspector, &args, "inspector-stdio-modern").await;
 }
 
 // --- Python `mcp` ------------------------------------------------------------------------------
@@ -328,10 +328,10 @@ async fn python_mcp_through_the_stdio_bridge() {
     let Some(python) = tool_command("TOOLPORT_PYTHON", "python mcp over toolport stdio") else {
         return;
     };
-    let file = stdio_config();
-    let path = file.path().to_str().expect("utf-8 path");
-    let toolport = env!("CARGO_BIN_EXE_toolport");
-    let target = ["--", toolport, "stdio", "--config", path];
+    let bridge = StdioBridge::new();
+    let mut target = vec!["--".to_string()];
+    target.extend(bridge.command());
+    let target: Vec<&str> = target.iter().map(String::as_str).collect();
     let version = python_list_and_call(&python, "stdio", "legacy", &target).await;
     assert_eq!(version, "2025-11-25");
 }
@@ -341,10 +341,10 @@ async fn python_mcp_through_the_stdio_bridge_statelessly() {
     let Some(python) = tool_command("TOOLPORT_PYTHON", "python mcp over toolport stdio") else {
         return;
     };
-    let file = stdio_config();
-    let path = file.path().to_str().expect("utf-8 path");
-    let toolport = env!("CARGO_BIN_EXE_toolport");
-    let target = ["--", toolport, "stdio", "--config", path];
+    let bridge = StdioBridge::new();
+    let mut target = vec!["--".to_string()];
+    target.extend(bridge.command());
+    let target: Vec<&str> = target.iter().map(String::as_str).collect();
     let version = python_list_and_call(&python, "stdio", "auto", &target).await;
     assert_eq!(version, "2026-07-28");
 }

@@ -320,7 +320,10 @@ impl ColdStart {
 pub async fn cold_start(toolport: &std::path::Path, runs: usize) -> Result<ColdStart, BenchError> {
     let mut out = ColdStart::default();
     for _ in 0..runs {
-        let mut gateway = GatewayProcess::spawn(toolport, r#"{"mcpServers": {}}"#)?;
+        let mut gateway = GatewayProcess::spawn(
+            toolport,
+            r#"{"mcpServers": {}, "toolport": {"mcpAccess": "open"}}"#,
+        )?;
         let ready = gateway
             .wait_for("/healthz", Duration::from_secs(10))
             .await?;

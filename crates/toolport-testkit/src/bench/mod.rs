@@ -92,7 +92,7 @@ fn gateway_config(bins: &Binaries, fixture: SocketAddr, stdio: bool) -> String {
             }),
         );
     }
-    serde_json::json!({"mcpServers": servers}).to_string()
+    serde_json::json!({"mcpServers": servers, "toolport": {"mcpAccess": "open"}}).to_string()
 }
 
 /// Runs every measurement once and returns the figures.

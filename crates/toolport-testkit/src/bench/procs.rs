@@ -143,6 +143,8 @@ impl GatewayProcess {
             .arg(&path)
             .arg("--listen")
             .arg(addr.to_string())
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

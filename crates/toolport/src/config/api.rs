@@ -26,7 +26,10 @@ pub fn api_config(
     cx: &Context<'_>,
 ) -> Result<ServerConfig, Invalid> {
     let x = |field: &str, value: &str| {
-        expand(value, cx.env).map_err(|m| invalid(format!("{key}.{field}"), m))
+        expand(value, cx.env, None).map_err(|m| invalid(format!("{key}.{field}"), m))
+    };
+    let credential = |field: &str, value: &str| {
+        expand(value, cx.env, Some(cx.secrets)).map_err(|m| invalid(format!("{key}.{field}"), m))
     };
     let mut spec = x("spec", &raw.spec)?;
     if spec.is_empty() {
@@ -61,17 +64,17 @@ pub fn api_config(
         .map(|u| x("baseUrl", u))
         .transpose()?;
     if let Some(auth) = raw.auth {
-        config.auth = auth_config(auth, key, &x)?;
+        config.auth = auth_config(auth, key, &x, &credential)?;
     }
     for (h, v) in &raw.headers {
         config
             .headers
-            .insert(h.clone(), x(&format!("headers.{h}"), v)?);
+            .insert(h.clone(), credential(&format!("headers.{h}"), v)?);
     }
     for (k, v) in &raw.variables {
         config
             .variables
-            .insert(k.clone(), x(&format!("variables.{k}"), v)?);
+            .insert(k.clone(), credential(&format!("variables.{k}"), v)?);
     }
     config.filter = Filter {
         include: raw.include,
@@ -98,6 +101,7 @@ fn auth_config(
     auth: RawAuth,
     key: &str,
     x: &dyn Fn(&str, &str) -> Result<String, Invalid>,
+    credential: &dyn Fn(&str, &str) -> Result<String, Invalid>,
 ) -> Result<ApiAuth, Invalid> {
     Ok(match auth {
         RawAuth::None => ApiAuth::None,
@@ -120,14 +124,14 @@ fn auth_config(
                 }
             },
             name: x("auth.name", &name)?,
-            value: x("auth.value", &value)?,
+            value: credential("auth.value", &value)?,
         },
         RawAuth::Bearer { token } => ApiAuth::Bearer {
-            token: x("auth.token", &token)?,
+            token: credential("auth.token", &token)?,
         },
         RawAuth::Basic { username, password } => ApiAuth::Basic {
             username: x("auth.username", &username)?,
-            password: x("auth.password", &password)?,
+            password: credential("auth.password", &password)?,
         },
         RawAuth::OAuth2 {
             token_url,
@@ -139,7 +143,7 @@ fn auth_config(
         } => ApiAuth::OAuth2ClientCredentials(OAuth2ClientCredentials {
             token_url: x("auth.tokenUrl", &token_url)?,
             client_id: x("auth.clientId", &client_id)?,
-            client_secret: x("auth.clientSecret", &client_secret)?,
+            client_secret: credential("auth.clientSecret", &client_secret)?,
             scopes,
             audience,
             credentials_in_body,

@@ -1,8 +1,19 @@
 //! `${VAR}` and `${VAR:-default}` in configuration strings, resolved from an environment that is
 //! passed in (the process environment in production, a map in tests). `$${` writes a literal `${`.
+//! `${secret:NAME}` takes a vault secret, where the caller allows secrets (credentials: headers,
+//! environment variables, API auth values), and nowhere else (a URL or a command line ends up in
+//! logs).
 
-/// Expands every reference in `input`; the error names the first unset variable.
-pub fn expand(input: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+/// Resolves a vault secret by name; the error says how to set it.
+pub type SecretLookup<'a> = &'a dyn Fn(&str) -> Result<String, String>;
+
+/// Expands every reference in `input`; the error names the first unset variable. `secrets` is
+/// `None` where secrets are not allowed.
+pub fn expand(
+    input: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    secrets: Option<SecretLookup<'_>>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(input.len());
     let mut rest = input;
     while let Some(start) = rest.find("${") {
@@ -18,6 +29,16 @@ pub fn expand(input: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Strin
             .find('}')
             .ok_or_else(|| format!("unclosed \"${{\" in {input:?}; write $${{ for a literal"))?;
         let body = &after[..end];
+        if let Some(secret) = body.strip_prefix("secret:") {
+            let lookup = secrets.ok_or_else(|| {
+                format!(
+                    "${{secret:{secret}}} is not allowed here; secrets go in env, headers and auth values"
+                )
+            })?;
+            out.push_str(&lookup(secret)?);
+            rest = &after[end + 1..];
+            continue;
+        }
         let (name, default) = match body.split_once(":-") {
             Some((n, d)) => (n, Some(d)),
             None => (body, None),
@@ -57,24 +78,53 @@ mod tests {
 
     #[test]
     fn expands_variables_and_defaults() {
-        assert_eq!(expand("${HOME}/x", &env).unwrap(), "/home/me/x");
-        assert_eq!(expand("a${NOPE:-b}c", &env).unwrap(), "abc");
-        assert_eq!(expand("${EMPTY:-fallback}", &env).unwrap(), "fallback");
-        assert_eq!(expand("${EMPTY}", &env).unwrap(), "");
-        assert_eq!(expand("$${HOME}", &env).unwrap(), "${HOME}");
-        assert_eq!(expand("no refs", &env).unwrap(), "no refs");
+        assert_eq!(expand("${HOME}/x", &env, None).unwrap(), "/home/me/x");
+        assert_eq!(expand("a${NOPE:-b}c", &env, None).unwrap(), "abc");
+        assert_eq!(
+            expand("${EMPTY:-fallback}", &env, None).unwrap(),
+            "fallback"
+        );
+        assert_eq!(expand("${EMPTY}", &env, None).unwrap(), "");
+        assert_eq!(expand("$${HOME}", &env, None).unwrap(), "${HOME}");
+        assert_eq!(expand("no refs", &env, None).unwrap(), "no refs");
+    }
+
+    #[test]
+    fn secrets_resolve_only_where_allowed() {
+        let secrets = |name: &str| match name {
+            "gh" => Ok("ghp_1".to_string()),
+            other => Err(format!("secret {other} is not set")),
+        };
+        assert_eq!(
+            expand("Bearer ${secret:gh}", &env, Some(&secrets)).unwrap(),
+            "Bearer ghp_1"
+        );
+        assert!(
+            expand("${secret:nope}", &env, Some(&secrets))
+                .unwrap_err()
+                .contains("nope is not set")
+        );
+        assert!(
+            expand("https://${secret:gh}@host", &env, None)
+                .unwrap_err()
+                .contains("not allowed here")
+        );
     }
 
     #[test]
     fn errors_name_the_problem() {
         assert!(
-            expand("${NOPE}", &env)
+            expand("${NOPE}", &env, None)
                 .unwrap_err()
                 .contains("NOPE is not set")
         );
-        assert!(expand("${HOME", &env).unwrap_err().contains("unclosed"));
         assert!(
-            expand("${BAD-NAME}", &env)
+            expand("${HOME", &env, None)
+                .unwrap_err()
+                .contains("unclosed")
+        );
+        assert!(
+            expand("${BAD-NAME}", &env, None)
                 .unwrap_err()
                 .contains("invalid variable name")
         );

@@ -39,14 +39,17 @@ pub enum ConfigError {
     },
 }
 
-/// Reads and validates the file at `path` against the process environment.
-pub fn load(path: &Path) -> Result<GatewayConfig, ConfigError> {
+pub use interpolate::SecretLookup;
+
+/// Reads and validates the file at `path` against the process environment; `${secret:NAME}`
+/// references are resolved by `secrets`.
+pub fn load(path: &Path, secrets: SecretLookup<'_>) -> Result<GatewayConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    parse(&text, path, base, &|name| std::env::var(name).ok())
+    parse(&text, path, base, &|name| std::env::var(name).ok(), secrets)
 }
 
 /// Parses configuration text; `path` decides the format (`.toml` or JSON) and labels errors.
@@ -55,6 +58,7 @@ pub fn parse(
     path: &Path,
     base_dir: &Path,
     env: &dyn Fn(&str) -> Option<String>,
+    secrets: SecretLookup<'_>,
 ) -> Result<GatewayConfig, ConfigError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let is_toml = path
@@ -65,7 +69,11 @@ pub fn parse(
     } else {
         parse_json(text, path)?
     };
-    let cx = Context { env, base_dir };
+    let cx = Context {
+        env,
+        secrets,
+        base_dir,
+    };
     validate::validate(raw, &cx).map_err(|i| ConfigError::Invalid {
         path: path.to_path_buf(),
         key: i.key,

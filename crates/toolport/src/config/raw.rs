@@ -74,6 +74,8 @@ pub struct RawSettings {
     pub allowed_hosts: Vec<String>,
     pub max_body_bytes: Option<usize>,
     pub session_idle_seconds: Option<u64>,
+    /// "token" (default) or "open".
+    pub mcp_access: Option<String>,
     #[serde(default)]
     pub endpoints: BTreeMap<String, RawEndpoint>,
     #[serde(default)]

@@ -15,12 +15,20 @@ fn env(name: &str) -> Option<String> {
     }
 }
 
+fn secrets(name: &str) -> Result<String, String> {
+    match name {
+        "gh" => Ok("ghp_from_vault".into()),
+        other => Err(format!("secret {other:?} is not set")),
+    }
+}
+
 fn json(text: &str) -> Result<toolport_gateway::GatewayConfig, ConfigError> {
     parse(
         text,
         Path::new("/etc/toolport/config.json"),
         Path::new("/etc/toolport"),
         &env,
+        &secrets,
     )
 }
 
@@ -82,6 +90,7 @@ url = "http://127.0.0.1:${PORT}/sse"
         Path::new("/etc/toolport/c.toml"),
         Path::new("/etc/toolport"),
         &env,
+        &secrets,
     )
     .unwrap();
     assert_eq!(from_toml, json(CLAUDE_DESKTOP).unwrap());
@@ -140,6 +149,25 @@ fn syntax_errors_carry_line_and_column() {
 }
 
 #[test]
+fn secrets_fill_credentials() {
+    let config = json(
+        r#"{"mcpServers": {
+            "local": {"command": "x", "env": {"GITHUB_TOKEN": "${secret:gh}"}},
+            "remote": {"url": "https://h/mcp", "headers": {"Authorization": "Bearer ${secret:gh}"}}
+        }}"#,
+    )
+    .unwrap();
+    let UpstreamSpec::Stdio { env, .. } = &config.servers["local"].spec else {
+        panic!("stdio expected");
+    };
+    assert_eq!(env["GITHUB_TOKEN"], "ghp_from_vault");
+    let UpstreamSpec::StreamableHttp { headers, .. } = &config.servers["remote"].spec else {
+        panic!("http expected");
+    };
+    assert_eq!(headers["Authorization"], "Bearer ghp_from_vault");
+}
+
+#[test]
 fn type_errors_carry_the_key_path_and_position() {
     let err = error_of(r#"{"mcpServers": {"a": {"command": "x", "args": "not-a-list"}}}"#);
     assert!(err.contains("mcpServers.a.args"), "{err}");
@@ -172,6 +200,14 @@ fn semantic_errors_say_what_would_be_right() {
         (
             r#"{"mcpServers": {"a": {"command": "${MISSING}"}}}"#,
             "MISSING is not set",
+        ),
+        (
+            r#"{"mcpServers": {"a": {"command": "x", "env": {"K": "${secret:absent}"}}}}"#,
+            "mcpServers.a.env.K: secret \"absent\" is not set",
+        ),
+        (
+            r#"{"mcpServers": {"a": {"url": "https://h/${secret:gh}"}}}"#,
+            "mcpServers.a.url: ${secret:gh} is not allowed here",
         ),
         (
             r#"{"mcpServers": {"a": {"command": "x"}}, "toolport": {"endpoints": {"a": {"tags": ["t"]}}}}"#,
@@ -207,6 +243,7 @@ fn toml_errors_carry_line_and_column() {
         Path::new("c.toml"),
         Path::new("."),
         &env,
+        &secrets,
     )
     .unwrap_err()
     .to_string();

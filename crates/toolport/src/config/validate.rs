@@ -7,12 +7,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use toolport_gateway::config::{
-    EndpointConfig, GatewayConfig, HttpSettings, ServerConfig, Settings, ToolFilter,
+    EndpointConfig, GatewayConfig, HttpSettings, McpAccess, ServerConfig, Settings, ToolFilter,
 };
 use toolport_gateway::names;
 use toolport_upstream::UpstreamSpec;
 
-use super::interpolate::expand;
+use super::interpolate::{SecretLookup, expand};
 use super::raw::{RawFile, RawServer};
 
 /// A problem at a key path, e.g. `mcpServers.github.url`.
@@ -31,6 +31,8 @@ pub(super) fn invalid(key: impl Into<String>, message: impl Into<String>) -> Inv
 
 pub struct Context<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// Resolves `${secret:NAME}` in credentials.
+    pub secrets: SecretLookup<'a>,
     /// Directory of the config file: relative `cwd` and command paths are resolved against it.
     pub base_dir: &'a Path,
 }
@@ -149,7 +151,7 @@ pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<GatewayConfig, Invalid
     let listen = match settings_raw.listen {
         None => http_defaults.listen,
         Some(l) => {
-            let l = expand(&l, cx.env).map_err(|m| invalid("toolport.listen", m))?;
+            let l = expand(&l, cx.env, None).map_err(|m| invalid("toolport.listen", m))?;
             l.parse::<SocketAddr>().map_err(|_| {
                 invalid(
                     "toolport.listen",
@@ -158,8 +160,27 @@ pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<GatewayConfig, Invalid
             })?
         }
     };
+    let mcp_access = match settings_raw.mcp_access.as_deref() {
+        None | Some("token") => McpAccess::Token,
+        Some("open") if listen.ip().is_loopback() => McpAccess::Open,
+        Some("open") => {
+            return Err(invalid(
+                "toolport.mcpAccess",
+                format!(
+                    "\"open\" is only allowed when listening on a loopback address, not {listen}; use \"token\" and give clients API tokens"
+                ),
+            ));
+        }
+        Some(other) => {
+            return Err(invalid(
+                "toolport.mcpAccess",
+                format!("{other:?} is not an access mode: use \"token\" or \"open\""),
+            ));
+        }
+    };
     let http = HttpSettings {
         listen,
+        mcp_access,
         allowed_origins: settings_raw.allowed_origins,
         allowed_hosts: settings_raw.allowed_hosts,
         max_body_bytes: settings_raw
@@ -205,14 +226,17 @@ fn server_config(
         tracing::warn!("{key}.{other}: unknown key, ignored");
     }
     let x = |field: &str, value: &str| {
-        expand(value, cx.env).map_err(|m| invalid(format!("{key}.{field}"), m))
+        expand(value, cx.env, None).map_err(|m| invalid(format!("{key}.{field}"), m))
+    };
+    let credential = |field: &str, value: &str| {
+        expand(value, cx.env, Some(cx.secrets)).map_err(|m| invalid(format!("{key}.{field}"), m))
     };
     let kind = server.kind.as_deref().map(str::to_ascii_lowercase);
     let spec = match (kind.as_deref(), &server.command, &server.url) {
         (Some("stdio") | None, Some(command), None) => {
             let mut env = BTreeMap::new();
             for (k, v) in &server.env {
-                env.insert(k.clone(), x(&format!("env.{k}"), v)?);
+                env.insert(k.clone(), credential(&format!("env.{k}"), v)?);
             }
             let args = server
                 .args
@@ -240,7 +264,7 @@ fn server_config(
             check_url(&url).map_err(|m| invalid(format!("{key}.url"), m))?;
             let mut headers = BTreeMap::new();
             for (h, v) in &server.headers {
-                headers.insert(h.clone(), x(&format!("headers.{h}"), v)?);
+                headers.insert(h.clone(), credential(&format!("headers.{h}"), v)?);
             }
             let sse = kind.as_deref() == Some("sse")
                 || (kind.is_none() && url.trim_end_matches('/').ends_with("/sse"));

@@ -1,5 +1,6 @@
-//! Hot reload: watches the configuration file and publishes each new valid version through a watch
-//! channel. An invalid file is refused with a log line and the last good configuration stays.
+//! Hot reload: watches the configuration file (and listens for other reasons to rebuild it, such as
+//! a changed secret) and publishes each new valid version through a watch channel. An invalid file
+//! is refused with a log line and the last good configuration stays.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,12 +10,20 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use toolport_gateway::GatewayConfig;
 
+use super::ConfigError;
+
+/// Builds the configuration from the file (and whatever else it refers to).
+pub type Loader = Box<dyn Fn() -> Result<GatewayConfig, ConfigError> + Send>;
+
 /// Editors save in bursts (truncate, write, rename); wait this long for the burst to settle.
 const SETTLE: Duration = Duration::from_millis(150);
 
-/// Watches `path` until `shutdown`; new valid configurations are sent on `updates`.
+/// Watches `path` until `shutdown`, rebuilding with `load` when it changes or `rebuild` fires; new
+/// valid configurations are sent on `updates`.
 pub fn spawn(
     path: PathBuf,
+    load: Loader,
+    mut rebuild: mpsc::UnboundedReceiver<()>,
     updates: watch::Sender<GatewayConfig>,
     shutdown: CancellationToken,
 ) -> notify::Result<tokio::task::JoinHandle<()>> {
@@ -42,11 +51,14 @@ pub fn spawn(
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                event = rx.recv() => if event.is_none() { return },
+                event = rx.recv() => {
+                    if event.is_none() { return }
+                    tokio::time::sleep(SETTLE).await;
+                }
+                Some(()) = rebuild.recv() => {}
             }
-            tokio::time::sleep(SETTLE).await;
-            while rx.try_recv().is_ok() {}
-            match super::load(&path) {
+            while rx.try_recv().is_ok() || rebuild.try_recv().is_ok() {}
+            match load() {
                 Ok(config) => {
                     if *updates.borrow() != config {
                         tracing::info!(path = %path.display(), "configuration changed; applying");

@@ -12,7 +12,9 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use toolport_gateway::Gateway;
-use toolport_gateway::config::{GatewayConfig, HttpSettings, ServerConfig, Settings, ToolFilter};
+use toolport_gateway::config::{
+    GatewayConfig, HttpSettings, McpAccess, ServerConfig, Settings, ToolFilter,
+};
 use toolport_server::AppState;
 use toolport_upstream::UpstreamSpec;
 
@@ -52,6 +54,7 @@ pub fn config(servers: Vec<(String, ServerConfig)>) -> GatewayConfig {
         settings: Settings::default(),
         http: HttpSettings {
             listen: "127.0.0.1:0".parse().expect("address"),
+            mcp_access: McpAccess::Open,
             ..HttpSettings::default()
         },
     }
@@ -74,7 +77,8 @@ impl TestGateway {
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(toolport_server::serve(
             listener,
-            AppState::new(gateway.clone()),
+            AppState::new(gateway.clone(), None),
+            axum::Router::new(),
             shutdown.clone(),
         ));
         Self {
@@ -103,6 +107,15 @@ pub async fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bo
     while !check() {
         assert!(start.elapsed() < limit, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Like [`wait_for`] with an asynchronous check.
+pub async fn wait_for_async(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -146,6 +159,8 @@ pub struct Client {
     pub http: reqwest::Client,
     pub url: String,
     pub session: Option<String>,
+    /// Sent as `Authorization: Bearer …` when set.
+    pub token: Option<String>,
 }
 
 impl Client {
@@ -154,6 +169,7 @@ impl Client {
             http: reqwest::Client::new(),
             url: url.into(),
             session: None,
+            token: None,
         }
     }
 
@@ -168,7 +184,18 @@ impl Client {
     }
 
     pub async fn connect_with(url: impl Into<String>, version: &str, capabilities: Value) -> Self {
+        Self::new(url).handshake(version, capabilities).await
+    }
+
+    /// A client that sends `token` and has completed the handshake with `version`.
+    pub async fn connect_as(url: impl Into<String>, version: &str, token: &str) -> Self {
         let mut client = Self::new(url);
+        client.token = Some(token.to_string());
+        client.handshake(version, json!({})).await
+    }
+
+    async fn handshake(self, version: &str, capabilities: Value) -> Self {
+        let mut client = self;
         let reply = client
             .post(
                 json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
@@ -207,6 +234,9 @@ impl Client {
         if let Some(s) = &self.session {
             req = req.header(SESSION, s);
         }
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -243,14 +273,15 @@ impl Client {
 
     /// Opens the session's GET stream; messages arrive on the returned channel.
     pub async fn open_stream(&self) -> tokio::sync::mpsc::UnboundedReceiver<Value> {
-        let resp = self
+        let mut req = self
             .http
             .get(&self.url)
             .header("accept", "text/event-stream")
-            .header(SESSION, self.session.as_deref().expect("session"))
-            .send()
-            .await
-            .expect("GET");
+            .header(SESSION, self.session.as_deref().expect("session"));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("GET");
         assert_eq!(resp.status(), 200);
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {

@@ -1,0 +1,183 @@
+//! Who may use the MCP routes: with `toolport.mcpAccess = "token"` (the default) every request
+//! carries an API token whose scopes cover the endpoint it addresses (401 without a valid token,
+//! 403 when its scopes do not reach the endpoint), and a session can only be used by the caller
+//! who opened it.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use toolport_admin::{AccessError, Principal};
+use toolport_gateway::config::McpAccess;
+use toolport_protocol::ErrorCode;
+
+use crate::error::HttpError;
+use crate::router::AppState;
+
+/// The identity behind a request, attached to it for the handlers: `tenant/user` of its token,
+/// or `None` when the MCP routes are open. Sessions remember it to refuse other callers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller(pub Option<Arc<str>>);
+
+impl Caller {
+    fn of(principal: &Principal) -> Self {
+        Self(Some(
+            format!("{}/{}", principal.tenant_id, principal.user_id).into(),
+        ))
+    }
+}
+
+const SESSION_HEADER: &str = "mcp-session-id";
+
+pub async fn check(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let caller = match state.gateway.config().http.mcp_access {
+        McpAccess::Open => Caller::default(),
+        McpAccess::Token => {
+            match authorize(&state, request.headers(), request.uri().path()).await {
+                Ok(caller) => caller,
+                Err(response) => return response,
+            }
+        }
+    };
+    if let Some(id) = session_id(&request)
+        && state
+            .sessions
+            .owner(&id)
+            .is_some_and(|owner| owner != caller)
+    {
+        // Answered like an unknown session: another caller's session does not exist for you.
+        return HttpError::not_found(format!(
+            "session {id:?} does not exist (it expired or was deleted); send initialize again"
+        ))
+        .into_response();
+    }
+    request.extensions_mut().insert(caller);
+    next.run(request).await
+}
+
+async fn authorize(state: &AppState, headers: &HeaderMap, path: &str) -> Result<Caller, Response> {
+    let Some(auth) = &state.auth else {
+        return Err(unauthorized(&AccessError::Invalid, false));
+    };
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let Some(token) = token else {
+        return Err(unauthorized(&AccessError::Missing, false));
+    };
+    let principal = match auth.authenticate(token).await {
+        Ok(p) => p,
+        Err(AccessError::Store(e)) => {
+            tracing::error!("cannot check an API token: {e}");
+            return Err(HttpError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::INTERNAL_ERROR,
+                "cannot check the API token right now; try again",
+            )
+            .into_response());
+        }
+        Err(e) => return Err(unauthorized(&e, true)),
+    };
+    let endpoint = endpoint_of(path);
+    if endpoint != Endpoint::SessionBound && !principal.scopes.allows_endpoint(endpoint.name()) {
+        let what = endpoint.name().map_or_else(
+            || "the aggregate endpoint /mcp".to_string(),
+            |n| format!("endpoint {n:?}"),
+        );
+        return Err(HttpError::forbidden(format!(
+            "this token's scopes do not cover {what}; create a token with scope \"mcp\" or \"mcp:{}\"",
+            endpoint.name().unwrap_or("NAME")
+        ))
+        .into_response());
+    }
+    Ok(Caller::of(&principal))
+}
+
+fn unauthorized(error: &AccessError, token_sent: bool) -> Response {
+    let challenge = if token_sent {
+        r#"Bearer realm="toolport", error="invalid_token""#
+    } else {
+        r#"Bearer realm="toolport""#
+    };
+    let mut response = HttpError::new(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::INVALID_REQUEST,
+        error.to_string(),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+    response
+}
+
+/// What an MCP route addresses.
+#[derive(Debug, PartialEq, Eq)]
+enum Endpoint<'a> {
+    /// `/mcp`, `/sse`.
+    Aggregate,
+    /// `/mcp/{name}`, `/sse/{name}`.
+    Named(&'a str),
+    /// `/message`: its session decides (and was checked when it was opened).
+    SessionBound,
+}
+
+impl<'a> Endpoint<'a> {
+    fn name(&self) -> Option<&'a str> {
+        match self {
+            Self::Named(name) => Some(name),
+            _ => None,
+        }
+    }
+}
+
+fn endpoint_of(path: &str) -> Endpoint<'_> {
+    let rest = path
+        .strip_prefix("/mcp")
+        .or_else(|| path.strip_prefix("/sse"));
+    match rest {
+        Some(rest) => match rest.strip_prefix('/').filter(|n| !n.is_empty()) {
+            Some(name) => Endpoint::Named(name),
+            None => Endpoint::Aggregate,
+        },
+        None => Endpoint::SessionBound,
+    }
+}
+
+/// The session a request names: `Mcp-Session-Id` (Streamable HTTP) or `?sessionId=` (legacy SSE).
+fn session_id(request: &Request) -> Option<String> {
+    if let Some(id) = request
+        .headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        return Some(id.to_owned());
+    }
+    request.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("sessionId="))
+            .map(str::to_owned)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_read_from_paths() {
+        assert_eq!(endpoint_of("/mcp"), Endpoint::Aggregate);
+        assert_eq!(endpoint_of("/mcp/"), Endpoint::Aggregate);
+        assert_eq!(endpoint_of("/sse/github"), Endpoint::Named("github"));
+        assert_eq!(endpoint_of("/mcp/github"), Endpoint::Named("github"));
+        assert_eq!(endpoint_of("/message"), Endpoint::SessionBound);
+    }
+}

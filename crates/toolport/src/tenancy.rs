@@ -1,0 +1,155 @@
+//! The data directory at start-up: the store, the vault's master key (checked against the one the
+//! directory was created with), and the first administrator.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use toolport_admin::TokenAuthenticator;
+use toolport_store::{NewToken, PageRequest, SqliteStore, Store, StoreError, Tenant};
+use toolport_vault::{KeyOrigin, MASTER_KEY_ENV, MasterKey, Vault};
+
+/// The variable that supplies the first administrator's token (for automation).
+pub const ADMIN_TOKEN_ENV: &str = "TOOLPORT_ADMIN_TOKEN";
+
+/// The tenant created on first run; it owns what the configuration file defines.
+pub const ADMIN_TENANT: &str = "default";
+
+/// The master key file inside the data directory, used when `TOOLPORT_MASTER_KEY` is unset.
+const KEY_FILE: &str = "master.key";
+
+/// Everything that lives in the data directory, opened and checked.
+pub struct Tenancy {
+    pub store: Arc<SqliteStore>,
+    pub vault: Arc<Vault>,
+    pub auth: Arc<TokenAuthenticator<SqliteStore>>,
+    /// The administrator's tenant: the owner of the configuration file's servers and secrets.
+    pub admin_tenant: Tenant,
+}
+
+/// The data directory: `--data-dir`, else `TOOLPORT_DATA_DIR` (clap reads both), else the user's
+/// data directory (`$XDG_DATA_HOME/toolport` or `~/.local/share/toolport`).
+pub fn data_dir(chosen: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = chosen {
+        return Ok(dir);
+    }
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(xdg).join("toolport"));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .context("cannot choose a data directory: HOME is not set; pass --data-dir DIR")?;
+    Ok(PathBuf::from(home).join(".local/share/toolport"))
+}
+
+/// Opens (creating on first run) the store and the vault in `dir`, and makes sure there is an
+/// administrator.
+pub async fn open(dir: &Path) -> anyhow::Result<Tenancy> {
+    let store = Arc::new(
+        SqliteStore::open(dir)
+            .await
+            .with_context(|| format!("cannot open the data directory {}", dir.display()))?,
+    );
+    let vault = Arc::new(open_vault(dir, store.as_ref()).await?);
+    let admin_tenant = ensure_admin(store.as_ref()).await?;
+    let auth = Arc::new(TokenAuthenticator::new(store.clone()));
+    Ok(Tenancy {
+        store,
+        vault,
+        auth,
+        admin_tenant,
+    })
+}
+
+/// The master key from the environment or the key file, verified against the stored key check.
+async fn open_vault(dir: &Path, store: &SqliteStore) -> anyhow::Result<Vault> {
+    let env_value = std::env::var(MASTER_KEY_ENV).ok();
+    let key_file = dir.join(KEY_FILE);
+    let (key, origin) = MasterKey::resolve(env_value.as_deref(), &key_file)?;
+    match origin {
+        KeyOrigin::Created => tracing::warn!(
+            "created a new master key in {} (mode 0600): back it up; without it the vault's secrets cannot be read",
+            key_file.display()
+        ),
+        KeyOrigin::Loaded => tracing::info!("master key read from {}", key_file.display()),
+        KeyOrigin::Environment => tracing::info!("master key taken from {MASTER_KEY_ENV}"),
+    }
+    let vault = Vault::new(key);
+    match store.vault_key_check().await? {
+        Some(check) => vault.verify(&check).with_context(|| {
+            format!(
+                "the master key does not open the vault of {}; start with the key this data directory was created with ({MASTER_KEY_ENV} or {})",
+                dir.display(),
+                key_file.display()
+            )
+        })?,
+        None => store.set_vault_key_check(&vault.key_check()?).await?,
+    }
+    Ok(vault)
+}
+
+/// Creates the first administrator when the store has no user yet: tenant `default`, user
+/// `admin`, and a token with every scope, printed once (or taken from `TOOLPORT_ADMIN_TOKEN`).
+async fn ensure_admin(store: &SqliteStore) -> anyhow::Result<Tenant> {
+    let imported = std::env::var(ADMIN_TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.is_empty());
+    if !store
+        .list_users(&PageRequest::first(1))
+        .await?
+        .items
+        .is_empty()
+    {
+        if let Some(token) = &imported
+            && store.authenticate_token(token).await?.is_none()
+        {
+            tracing::warn!(
+                "{ADMIN_TOKEN_ENV} is set but is not a valid token of this data directory; it is only imported on the first run"
+            );
+        }
+        return store.tenant_by_name(ADMIN_TENANT).await.with_context(|| {
+            format!(
+                "the data directory has users but no `{ADMIN_TENANT}` tenant to own the configuration"
+            )
+        });
+    }
+    let tenant = match store.create_tenant(ADMIN_TENANT, "enterprise").await {
+        Ok(tenant) => tenant,
+        // A previous first run stopped half-way.
+        Err(StoreError::Conflict(_)) => store.tenant_by_name(ADMIN_TENANT).await?,
+        Err(e) => return Err(e.into()),
+    };
+    let user = store.create_user("admin", "Administrator").await?;
+    store
+        .add_member(&tenant.id, &user.id, toolport_store::Role::Owner)
+        .await?;
+    let new = NewToken {
+        tenant_id: tenant.id.clone(),
+        user_id: user.id,
+        name: "first administrator".into(),
+        scopes: vec!["operator".into(), "admin".into(), "mcp".into()],
+        expires_at: None,
+    };
+    match imported {
+        Some(token) => {
+            store
+                .import_token(&new, &token)
+                .await
+                .with_context(|| format!("cannot use {ADMIN_TOKEN_ENV}"))?;
+            tracing::info!("first administrator created with the token from {ADMIN_TOKEN_ENV}");
+        }
+        None => {
+            let created = store.create_token(&new).await?;
+            // Shown once, on stderr, outside the log format so that it is easy to copy.
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "\nFirst run: created the administrator (tenant `{ADMIN_TENANT}`, user `admin`).\n\
+                     Its API token is shown this once; keep it somewhere safe:\n\n    {}\n",
+                    created.token
+                );
+            }
+        }
+    }
+    Ok(tenant)
+}

@@ -1,0 +1,410 @@
+//! The binary with its data directory: the first administrator, API tokens on the MCP routes,
+//! sessions bound to their caller, the master key check, and vault secrets in the configuration
+//! reaching the upstream (and nowhere else).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+use support::Client;
+use tokio::process::{Child, Command};
+use toolport_store::{NewToken, Role, SqliteStore, Store};
+use toolport_vault::{MasterKey, Vault};
+
+const BIN: &str = env!("CARGO_BIN_EXE_toolport");
+const ADMIN_TOKEN: &str = "tp_test_administrator_token_0123456789";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A gateway process with a configuration file and a data directory in a temporary directory.
+struct Gateway {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Gateway {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            port: free_port(),
+            child: None,
+        }
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.path().join("toolport.json")
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("gateway.log")
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn write_config(&self, mut config: Value) {
+        config["toolport"]["listen"] = json!(format!("127.0.0.1:{}", self.port));
+        let tmp = self.config_path().with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+        std::fs::rename(&tmp, self.config_path()).unwrap();
+    }
+
+    fn command(&self, env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(["serve", "--config"])
+            .arg(self.config_path())
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .env("RUST_LOG", "info")
+            .env_remove("TOOLPORT_MASTER_KEY")
+            .env_remove("TOOLPORT_ADMIN_TOKEN")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Starts the gateway (stderr to the log file) and waits until it answers.
+    async fn start(&mut self, env: &[(&str, &str)]) {
+        let log = std::fs::File::create(self.log_path()).unwrap();
+        self.child = Some(self.command(env).stderr(log).spawn().unwrap());
+        let start = Instant::now();
+        loop {
+            if let Ok(resp) = reqwest::get(format!("{}/readyz", self.base())).await
+                && resp.status() == 200
+            {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "gateway did not become ready; log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = child.id().unwrap().to_string();
+            std::process::Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap();
+            tokio::time::timeout(Duration::from_secs(10), child.wait())
+                .await
+                .expect("gateway stops on SIGTERM")
+                .unwrap();
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+}
+
+fn fixture_server() -> Value {
+    json!({"command": toolport_testkit::fixture_bin(), "args": ["--transport", "stdio"]})
+}
+
+fn initialize() -> Value {
+    json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "tenancy-test", "version": "1"}}})
+}
+
+/// A second tenant with a user whose token has `scopes`.
+async fn other_tenant_token(data_dir: &Path, scopes: &[&str]) -> String {
+    let store = SqliteStore::open(data_dir).await.unwrap();
+    let tenant = match store.tenant_by_name("acme").await {
+        Ok(t) => t,
+        Err(_) => store.create_tenant("acme", "free").await.unwrap(),
+    };
+    let user = store
+        .create_user(&format!("{}@acme.test", scopes.join("+")), "Dev")
+        .await
+        .unwrap();
+    store
+        .add_member(&tenant.id, &user.id, Role::Member)
+        .await
+        .unwrap();
+    let created = store
+        .create_token(&NewToken {
+            tenant_id: tenant.id,
+            user_id: user.id,
+            name: "test".into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    created.token
+}
+
+#[tokio::test]
+async fn mcp_routes_need_a_token_whose_scopes_cover_them() {
+    let mut gw = Gateway::new();
+    gw.write_config(json!({"mcpServers": {"fx": fixture_server()}}));
+    gw.start(&[("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
+    let http = reqwest::Client::new();
+    let post = |path: &str, token: Option<&str>| {
+        let mut req = http
+            .post(format!("{}{path}", gw.base()))
+            .header("accept", "application/json, text/event-stream")
+            .json(&initialize());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+
+    let missing = post("/mcp", None).await.unwrap();
+    assert_eq!(missing.status(), 401);
+    assert_eq!(
+        missing.headers()["www-authenticate"],
+        r#"Bearer realm="toolport""#
+    );
+    let wrong = post("/mcp/fx", Some("tp_not_a_real_token_at_all_000000"))
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(
+        wrong.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains(r#"error="invalid_token""#)
+    );
+    assert_eq!(post("/mcp", Some(ADMIN_TOKEN)).await.unwrap().status(), 200);
+    assert_eq!(
+        post("/sse", None).await.unwrap().status(),
+        401,
+        "the legacy SSE route is guarded too"
+    );
+
+    // A token for another endpoint only: 403 naming the scope it would need.
+    let narrow = other_tenant_token(&gw.data_dir(), &["mcp:elsewhere"]).await;
+    let refused = post("/mcp/fx", Some(&narrow)).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().await.unwrap().contains("mcp:fx"));
+
+    // Someone else's session does not exist for you.
+    let admin = Client::connect_as(format!("{}/mcp", gw.base()), "2025-11-25", ADMIN_TOKEN).await;
+    assert!(admin.tool_names().await.contains(&"fx__echo".to_string()));
+    let other = other_tenant_token(&gw.data_dir(), &["mcp"]).await;
+    let mut intruder = Client::new(format!("{}/mcp", gw.base()));
+    intruder.session = admin.session.clone();
+    intruder.token = Some(other);
+    let reply = intruder
+        .request(
+            5,
+            "tools/call",
+            json!({"name": "fx__echo", "arguments": {"text": "hi"}}),
+        )
+        .await;
+    assert_eq!(reply.status, 404, "{reply:?}");
+    assert_eq!(
+        admin.call(6, "fx__echo", json!({"text": "mine"})).await["content"][0]["text"],
+        "mine"
+    );
+    gw.stop().await;
+    assert!(
+        !gw.log().contains(ADMIN_TOKEN),
+        "the admin token must not be logged"
+    );
+}
+
+#[tokio::test]
+async fn first_run_prints_the_administrator_token_once() {
+    let mut gw = Gateway::new();
+    gw.write_config(json!({"mcpServers": {}}));
+    gw.start(&[]).await;
+    gw.stop().await;
+    let first = gw.log();
+    let token = first
+        .split_whitespace()
+        .find(|w| w.starts_with("tp_"))
+        .unwrap_or_else(|| panic!("no token printed on first run:\n{first}"))
+        .to_string();
+    assert!(first.contains("created a new master key"), "{first}");
+    let mode = std::fs::metadata(gw.data_dir().join("master.key"))
+        .unwrap()
+        .permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600
+    );
+
+    gw.start(&[]).await;
+    let second = gw.log();
+    assert!(
+        !second.contains("tp_"),
+        "the token is shown once:\n{second}"
+    );
+    let client = Client::connect_as(format!("{}/mcp", gw.base()), "2025-11-25", &token).await;
+    assert!(client.tool_names().await.is_empty());
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_master_key_stops_the_start() {
+    let mut gw = Gateway::new();
+    gw.write_config(json!({"mcpServers": {}}));
+    gw.start(&[]).await;
+    gw.stop().await;
+    let other = MasterKey::generate().export_base64();
+    let output = gw
+        .command(&[("TOOLPORT_MASTER_KEY", other.as_str())])
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the master key does not open the vault"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(other.as_str()), "the key is never printed");
+}
+
+/// An HTTP API that records the Authorization header of every call.
+async fn recording_api() -> (String, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let app = axum::Router::new().route(
+        "/ping",
+        axum::routing::get(move |headers: HeaderMap| {
+            let record = record.clone();
+            async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                record.lock().unwrap().push(auth);
+                axum::Json(json!({"pong": true}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+const PING_SPEC: &str = r#"{"openapi": "3.0.3", "info": {"title": "ping", "version": "1"},
+  "paths": {"/ping": {"get": {"operationId": "ping", "responses": {"200": {"description": "ok"}}}}}}"#;
+
+#[tokio::test]
+async fn vault_secrets_reach_the_upstream_and_nowhere_else() {
+    const FIRST: &str = "s3cr3t-value-first-7f3a9c";
+    const SECOND: &str = "s3cr3t-value-second-51be02";
+    let (api_url, seen) = recording_api().await;
+    let mut gw = Gateway::new();
+    std::fs::write(gw.dir.path().join("ping.json"), PING_SPEC).unwrap();
+    let key = MasterKey::generate();
+    let key_text = key.export_base64();
+    let env = [
+        ("TOOLPORT_MASTER_KEY", key_text.as_str()),
+        ("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN),
+    ];
+    let with_api = json!({"mcpServers": {}, "apis": {"ping": {
+        "spec": "ping.json", "baseUrl": api_url,
+        "auth": {"type": "bearer", "token": "${secret:ping_token}"}}},
+        "toolport": {"ssrf": {"allowHosts": ["127.0.0.1"]}}});
+
+    // The configuration cannot start while the secret is missing, and says how to set it.
+    gw.write_config(with_api.clone());
+    let refused = gw
+        .command(&env)
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains("apis.ping.auth.token"), "{stderr}");
+    assert!(
+        stderr.contains("toolport secret set ping_token"),
+        "{stderr}"
+    );
+
+    // Set it (sealed by the administrator tenant's vault), then start.
+    let vault = Vault::new(MasterKey::from_env_value(&key_text).unwrap());
+    let store = SqliteStore::open(&gw.data_dir()).await.unwrap();
+    let tenant = store.tenant_by_name("default").await.unwrap();
+    let put = async |value: &str| {
+        let sealed = vault
+            .seal(&tenant.id, "ping_token", value.as_bytes())
+            .unwrap();
+        store
+            .put_secret(&tenant.id, "ping_token", &sealed)
+            .await
+            .unwrap();
+    };
+    put(FIRST).await;
+    gw.start(&env).await;
+    let client = Client::connect_as(format!("{}/mcp", gw.base()), "2025-11-25", ADMIN_TOKEN).await;
+    support::wait_for_async("the ping tool", Duration::from_secs(20), async || {
+        client
+            .tool_names()
+            .await
+            .contains(&"ping__ping".to_string())
+    })
+    .await;
+    let result = client.call(2, "ping__ping", json!({})).await;
+    assert_ne!(result["isError"], json!(true), "{result}");
+    assert_eq!(
+        seen.lock().unwrap().last().unwrap(),
+        &format!("Bearer {FIRST}")
+    );
+
+    // A new value is picked up without a restart.
+    tokio::time::sleep(Duration::from_millis(1100)).await; // updated_at has 1 s resolution
+    put(SECOND).await;
+    support::wait_for_async(
+        "the new secret in use",
+        Duration::from_secs(20),
+        async || {
+            client.call(3, "ping__ping", json!({})).await;
+            seen.lock().unwrap().last().unwrap() == &format!("Bearer {SECOND}")
+        },
+    )
+    .await;
+    gw.stop().await;
+    store.close().await;
+
+    // Neither value is anywhere in the data directory or the log.
+    for entry in std::fs::read_dir(gw.data_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        for value in [FIRST, SECOND] {
+            assert!(
+                !bytes.windows(value.len()).any(|w| w == value.as_bytes()),
+                "{value} found in {}",
+                path.display()
+            );
+        }
+    }
+    let log = gw.log();
+    assert!(!log.contains(FIRST) && !log.contains(SECOND), "{log}");
+}
