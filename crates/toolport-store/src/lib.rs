@@ -1,5 +1,5 @@
 //! Toolport's persistence layer (issue 4's store): tenants, users, memberships, API tokens, sealed
-//! secrets and the vault's key check, behind one [`Store`] interface. SQLite is the embedded
+//! secrets, the vault's key check, usage events and the audit log, behind one [`Store`] interface. SQLite is the embedded
 //! default (a file in the data directory, created on first run); a PostgreSQL backend implements
 //! the same trait later.
 //!
@@ -8,10 +8,11 @@
 //!   (ordering and cursors, tenant scoping, error mapping).
 //! - [`model`]: the records ([`Tenant`], [`User`], [`Membership`], [`TokenRecord`],
 //!   [`SecretMeta`], [`SealedSecret`]), [`NewToken`] / [`CreatedToken`], pagination ([`PageRequest`], [`Page`]) and
-//!   [`Timestamp`] (Unix seconds).
+//!   [`Timestamp`] (Unix seconds); metering and audit records ([`UsageEvent`], [`CallStatus`],
+//!   [`UsageFilter`], [`UsageSummary`], [`AuditEntry`], [`AuditOutcome`]).
 //! - [`sqlite`]: [`SqliteStore`] (`toolport.db`, WAL, foreign keys, busy timeout) and its
-//!   migration runner; the only place with SQLite SQL. Its migrations are
-//!   `migrations/sqlite/*.sql`, embedded in the binary.
+//!   migration runner; the only place with SQLite SQL (usage and audit queries in
+//!   `sqlite/history.rs`). Its migrations are `migrations/sqlite/*.sql`, embedded in the binary.
 //! - `token`: API token text (`tp_` + 32 random URL-safe characters) and its SHA-256 hash.
 //! - [`error`]: [`StoreError`] (not found, conflict, invalid input, database, migration).
 //!
@@ -27,8 +28,9 @@ mod token;
 
 pub use error::StoreError;
 pub use model::{
-    CreatedToken, Membership, NewToken, Page, PageRequest, Role, SealedSecret, SecretMeta, Tenant,
-    Timestamp, TokenRecord, User,
+    AuditEntry, AuditOutcome, CallStatus, CreatedToken, EndpointUsage, Membership, NewToken, Page,
+    PageRequest, Role, SealedSecret, SecretMeta, Tenant, Timestamp, TokenRecord, ToolUsage,
+    UsageCounts, UsageEvent, UsageFilter, UsageSummary, User,
 };
 pub use sqlite::SqliteStore;
 pub use store::{Store, StoreFuture};

@@ -18,6 +18,13 @@ pub fn now() -> Timestamp {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// The current time in Unix milliseconds, UTC (the clock of usage events and audit entries).
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// A tenant: the unit that owns tokens, secrets and (later) endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
@@ -244,4 +251,208 @@ impl<T> Page<T> {
             next_after,
         }
     }
+}
+
+/// How a metered tool call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallStatus {
+    /// The backend answered with a result.
+    Ok,
+    /// The backend (or the way to it) failed, or answered with an error.
+    Error,
+    /// The gateway refused the call before it reached a backend (rate limit, quota, scope).
+    Rejected,
+}
+
+impl CallStatus {
+    /// The stored (and wire) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Error => "error",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+impl fmt::Display for CallStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CallStatus {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ok" => Ok(Self::Ok),
+            "error" => Ok(Self::Error),
+            "rejected" => Ok(Self::Rejected),
+            _ => Err(StoreError::Invalid(format!(
+                "unknown call status `{s}` (expected ok, error or rejected)"
+            ))),
+        }
+    }
+}
+
+/// One metered tool call. Usage is history: it names its tenant, user and token by id without
+/// referring to their rows, so it outlives them (and covers the configuration-file administrator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageEvent {
+    /// The tenant billed for the call.
+    pub tenant_id: String,
+    /// The user whose token made the call, if a user did.
+    pub user_id: Option<String>,
+    /// The token that made the call, if one did.
+    pub token_id: Option<String>,
+    /// The endpoint (slug) the call came through, if not the gateway's default one.
+    pub endpoint: Option<String>,
+    /// The tool's name as the backend knows it.
+    pub tool: String,
+    /// The backend (server or API) that owns the tool.
+    pub upstream: String,
+    /// How it ended.
+    pub status: CallStatus,
+    /// Time from receiving the call to answering it.
+    pub latency_ms: u64,
+    /// Size of the call's arguments as received.
+    pub request_bytes: u64,
+    /// Size of the answer as sent.
+    pub response_bytes: u64,
+    /// When the call arrived, Unix milliseconds (UTC).
+    pub at_ms: i64,
+}
+
+/// Which usage events a history lists; every field narrows it, `None` does not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageFilter {
+    /// Only calls of this tool.
+    pub tool: Option<String>,
+    /// Only calls through this endpoint.
+    pub endpoint: Option<String>,
+    /// Only calls at or after this time.
+    pub from: Option<Timestamp>,
+    /// Only calls before this time.
+    pub to: Option<Timestamp>,
+}
+
+/// Call counts by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UsageCounts {
+    /// Every call, whatever its status.
+    pub calls: u64,
+    /// Calls with [`CallStatus::Error`].
+    pub errors: u64,
+    /// Calls with [`CallStatus::Rejected`].
+    pub rejected: u64,
+}
+
+/// One tool's share of a [`UsageSummary`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolUsage {
+    /// The backend that owns the tool.
+    pub upstream: String,
+    /// The tool.
+    pub tool: String,
+    /// Its calls.
+    pub counts: UsageCounts,
+}
+
+/// One endpoint's share of a [`UsageSummary`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointUsage {
+    /// The endpoint; `None` for calls that came through no named endpoint.
+    pub endpoint: Option<String>,
+    /// Its calls.
+    pub counts: UsageCounts,
+}
+
+/// A tenant's usage over `[from, to)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageSummary {
+    /// Start of the range (inclusive).
+    pub from: Timestamp,
+    /// End of the range (exclusive).
+    pub to: Timestamp,
+    /// All calls in the range.
+    pub totals: UsageCounts,
+    /// Sum of the calls' request sizes.
+    pub request_bytes: u64,
+    /// Sum of the calls' response sizes.
+    pub response_bytes: u64,
+    /// Mean latency (rounded down) of the calls that reached a backend (not rejected); `None`
+    /// when there were none.
+    pub avg_latency_ms: Option<u64>,
+    /// Median latency (the lower one for an even count) of the same calls.
+    pub p50_latency_ms: Option<u64>,
+    /// Per (upstream, tool), most called first (ties by upstream, then tool).
+    pub by_tool: Vec<ToolUsage>,
+    /// Per endpoint, most called first (ties: no endpoint first, then by name).
+    pub by_endpoint: Vec<EndpointUsage>,
+}
+
+/// How an audited action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditOutcome {
+    /// It was done.
+    Ok,
+    /// The actor was not allowed to do it.
+    Denied,
+    /// It was allowed but failed.
+    Error,
+}
+
+impl AuditOutcome {
+    /// The stored (and wire) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Denied => "denied",
+            Self::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for AuditOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AuditOutcome {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ok" => Ok(Self::Ok),
+            "denied" => Ok(Self::Denied),
+            "error" => Ok(Self::Error),
+            _ => Err(StoreError::Invalid(format!(
+                "unknown audit outcome `{s}` (expected ok, denied or error)"
+            ))),
+        }
+    }
+}
+
+/// One audited action: who did what to what, and how it ended. Like usage, the ids it names are
+/// history, not references.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// When it happened, Unix milliseconds (UTC).
+    pub at_ms: i64,
+    /// The tenant it happened in; `None` for a gateway-wide action (e.g. creating a tenant).
+    pub tenant_id: Option<String>,
+    /// The acting user, if known.
+    pub actor_user_id: Option<String>,
+    /// The token the actor used, if any.
+    pub actor_token_id: Option<String>,
+    /// What was done, dotted: `token.create`, `secret.put`, `tool.call`.
+    pub action: String,
+    /// What it was done to (a token id, a secret's name, a tool).
+    pub target: String,
+    /// Details, already redacted by the writer: the store keeps what it is given.
+    pub detail: serde_json::Value,
+    /// How it ended.
+    pub outcome: AuditOutcome,
 }

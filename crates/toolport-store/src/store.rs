@@ -13,14 +13,18 @@
 //! - Unique violations are [`StoreError::Conflict`]; a reference to a missing tenant or user is
 //!   [`StoreError::NotFound`].
 //! - Tokens are stored as SHA-256 hashes only; secrets as sealed text only.
+//! - Usage events and audit entries are history: written in batches (one transaction per call),
+//!   never changed, listed newest first with an opaque cursor, and kept when the tenant, user or
+//!   token they name is deleted.
 
 use std::future::Future;
 
 use toolport_vault::Sealed;
 
 use crate::{
-    CreatedToken, Membership, NewToken, Page, PageRequest, Role, SealedSecret, SecretMeta,
-    StoreError, Tenant, TokenRecord, User,
+    AuditEntry, CreatedToken, Membership, NewToken, Page, PageRequest, Role, SealedSecret,
+    SecretMeta, StoreError, Tenant, Timestamp, TokenRecord, UsageEvent, UsageFilter, UsageSummary,
+    User,
 };
 
 /// Shorthand for the futures the trait's methods return.
@@ -145,4 +149,41 @@ pub trait Store: Send + Sync {
     fn vault_key_check(&self) -> impl StoreFuture<Option<Sealed>>;
     /// Stores (or replaces, after a rotation) the key check value.
     fn set_vault_key_check(&self, check: &Sealed) -> impl StoreFuture<()>;
+
+    // Usage (metering).
+
+    /// Writes a batch of usage events in one transaction: all of them or none.
+    fn record_usage(&self, events: &[UsageEvent]) -> impl StoreFuture<()>;
+    /// A tenant's usage over `[from, to)` (Unix seconds): totals, bytes, latency, per tool and per
+    /// endpoint.
+    fn usage_summary(
+        &self,
+        tenant_id: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> impl StoreFuture<UsageSummary>;
+    /// A tenant's usage events matching `filter`, newest first (by time, then by an internal id);
+    /// the cursor is opaque. [`StoreError::Invalid`] for a cursor this store did not make.
+    fn usage_history(
+        &self,
+        tenant_id: &str,
+        filter: &UsageFilter,
+        page: &PageRequest,
+    ) -> impl StoreFuture<Page<UsageEvent>>;
+    /// How many of a tenant's calls since `since` (Unix seconds, inclusive) count against its
+    /// quota: those with status `ok` or `error` (a rejected call never reached a backend).
+    fn count_calls(&self, tenant_id: &str, since: Timestamp) -> impl StoreFuture<u64>;
+
+    // Audit log.
+
+    /// Appends a batch of audit entries in one transaction: all of them or none.
+    fn append_audit(&self, entries: &[AuditEntry]) -> impl StoreFuture<()>;
+    /// Audit entries newest first (by time, then by an internal id); the cursor is opaque.
+    /// `Some(tenant)` lists that tenant's entries only; `None` lists every entry, gateway-wide ones
+    /// and every tenant's (the gateway operator's view, never to be served to a tenant).
+    fn list_audit(
+        &self,
+        tenant_id: Option<&str>,
+        page: &PageRequest,
+    ) -> impl StoreFuture<Page<AuditEntry>>;
 }

@@ -21,14 +21,21 @@ struct Migration {
 }
 
 /// Every migration, in order. Append only; never edit a released one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../../migrations/sqlite/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../../migrations/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "usage_audit",
+        sql: include_str!("../../migrations/sqlite/0002_usage_audit.sql"),
+    },
+];
 
 /// The newest schema version this build knows.
-pub(crate) const LATEST_VERSION: i64 = 1;
+pub(crate) const LATEST_VERSION: i64 = 2;
 
 fn checksum(sql: &str) -> String {
     let digest = Sha256::digest(sql.as_bytes());

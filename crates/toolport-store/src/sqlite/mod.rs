@@ -1,11 +1,13 @@
 //! The SQLite backend: [`SqliteStore`], a file `toolport.db` in the data directory (WAL mode,
 //! foreign keys on, busy timeout), or an in-memory database for tests. All SQL of this backend
-//! lives in this module.
+//! lives in this module (the usage and audit tables' in `history`).
 
+mod history;
 mod migrate;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -16,8 +18,9 @@ use toolport_vault::Sealed;
 use crate::model::now;
 use crate::store::Store;
 use crate::{
-    CreatedToken, Membership, NewToken, Page, PageRequest, Role, SealedSecret, SecretMeta,
-    StoreError, Tenant, TokenRecord, User, token,
+    AuditEntry, CreatedToken, Membership, NewToken, Page, PageRequest, Role, SealedSecret,
+    SecretMeta, StoreError, Tenant, Timestamp, TokenRecord, UsageEvent, UsageFilter, UsageSummary,
+    User, token,
 };
 
 /// The database file's name inside the data directory.
@@ -35,6 +38,7 @@ pub struct SqliteStore {
     pool: SqlitePool,
     path: Option<PathBuf>,
     applied_on_open: Vec<i64>,
+    history_ids: Arc<history::HistoryIds>,
 }
 
 impl SqliteStore {
@@ -80,6 +84,7 @@ impl SqliteStore {
             pool,
             path,
             applied_on_open,
+            history_ids: Arc::new(history::HistoryIds::new()?),
         })
     }
 
@@ -732,5 +737,43 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn record_usage(&self, events: &[UsageEvent]) -> Result<(), StoreError> {
+        self.insert_usage(events).await
+    }
+
+    async fn usage_summary(
+        &self,
+        tenant_id: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<UsageSummary, StoreError> {
+        self.summarize_usage(tenant_id, from, to).await
+    }
+
+    async fn usage_history(
+        &self,
+        tenant_id: &str,
+        filter: &UsageFilter,
+        page: &PageRequest,
+    ) -> Result<Page<UsageEvent>, StoreError> {
+        self.usage_page(tenant_id, filter, page).await
+    }
+
+    async fn count_calls(&self, tenant_id: &str, since: Timestamp) -> Result<u64, StoreError> {
+        self.count_quota_calls(tenant_id, since).await
+    }
+
+    async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        self.insert_audit(entries).await
+    }
+
+    async fn list_audit(
+        &self,
+        tenant_id: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEntry>, StoreError> {
+        self.audit_page(tenant_id, page).await
     }
 }
