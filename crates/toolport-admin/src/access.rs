@@ -46,7 +46,11 @@ impl Scopes {
 
     /// Checks requested scope names; an unknown one is an error naming it.
     pub fn validate<S: AsRef<str>>(names: &[S]) -> Result<(), String> {
-        match names.iter().map(AsRef::as_ref).find(|n| Self::grant(n).is_none()) {
+        match names
+            .iter()
+            .map(AsRef::as_ref)
+            .find(|n| Self::grant(n).is_none())
+        {
             Some(unknown) => Err(format!(
                 "unknown scope `{unknown}` (expected {})",
                 Self::NAMES

@@ -1,12 +1,47 @@
-//! The tenancy edge of Toolport: who is calling, and the admin REST API.
+//! The tenancy edge of Toolport: who is calling, and the admin REST API at `/api/v1`.
 //!
 //! Layout:
 //! - [`access`]: [`Principal`] (the tenant, user, role and scopes behind a token), [`Scopes`],
 //!   and [`TokenAuthenticator`], which checks bearer tokens against the store with a short-lived
 //!   cache; [`Authenticate`] is its object-safe face for the MCP edge.
+//! - [`state`]: [`AdminState`], what the admin handlers share (store, vault, authenticator).
+//! - [`api`]: [`router`] (every route under `/api/v1`) and one file per resource: `me`,
+//!   `tenants`, `users`, `members`, `tokens`, `secrets`; `records` holds the JSON shapes of the
+//!   store's records.
+//! - [`auth`]: [`Caller`], the extractor that authenticates each request (401 before anything
+//!   else is looked at).
+//! - `guard`: the authorization rules (operator, admin scope, owner/admin role, tenant isolation:
+//!   another tenant is answered exactly like a missing one).
+//! - [`problem`]: [`Problem`], RFC 9457 problem details, the shape of every error (including
+//!   429 with `Retry-After` for the rate limiter).
+//! - [`extract`]: JSON body and path extractors whose failures are problems (400/413/415/422).
+//! - [`page`]: `?limit=`/`?after=` in, `{"items", "next_after"}` out.
+//! - `validate`: the value rules of bodies and path segments (mirrored in the OpenAPI document).
+//! - [`mod@openapi`]: [`openapi()`], the OpenAPI 3.1 document generated from the handlers,
+//!   served at `GET /api/v1/openapi.json` (the only route without a token).
 //!
-//! Deliberately absent: MCP processing (the gateway's), plaintext secrets in any response.
+//! Wiring: `router(AdminState::new(store, vault, auth))` is a `Router<()>` whose routes all live
+//! under `/api/v1` (unknown paths there are problem+json 404s through a catch-all route, not a
+//! fallback), so it merges into the server's router even when that one has a fallback. Pass the
+//! same [`TokenAuthenticator`] the MCP edge uses, so revocations here take effect there at once.
+//!
+//! Deliberately absent: MCP processing (the gateway's), plaintext secrets in any response, log
+//! line or error message, and any route answering 403 for another tenant's records.
 
 pub mod access;
+pub mod api;
+pub mod auth;
+pub mod extract;
+mod guard;
+pub mod openapi;
+pub mod page;
+pub mod problem;
+pub mod state;
+mod validate;
 
 pub use access::{AccessError, Authenticate, Principal, Scopes, TokenAuthenticator};
+pub use api::router;
+pub use auth::Caller;
+pub use openapi::openapi;
+pub use problem::{Problem, ProblemKind};
+pub use state::AdminState;

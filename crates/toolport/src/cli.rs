@@ -72,4 +72,14 @@ pub enum Command {
         #[arg(long, short, env = "TOOLPORT_CONFIG")]
         config: PathBuf,
     },
+    /// Manage tenants of a running gateway (operator).
+    Tenant(crate::admin_cli::AdminArgs<crate::admin_cli::TenantCommand>),
+    /// Manage users of a running gateway (operator).
+    User(crate::admin_cli::AdminArgs<crate::admin_cli::UserCommand>),
+    /// Manage a tenant's members.
+    Member(crate::admin_cli::AdminArgs<crate::admin_cli::MemberCommand>),
+    /// Manage API tokens.
+    Token(crate::admin_cli::AdminArgs<crate::admin_cli::TokenCommand>),
+    /// Manage vault secrets (write-only values).
+    Secret(crate::admin_cli::AdminArgs<crate::admin_cli::SecretCommand>),
 }

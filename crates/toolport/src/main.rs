@@ -1,5 +1,6 @@
 //! The `toolport` binary: parses the command line, sets up logging, and runs the chosen command.
 
+mod admin_cli;
 mod call;
 mod cli;
 mod config;

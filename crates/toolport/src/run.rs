@@ -6,11 +6,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use toolport_admin::Authenticate;
+use toolport_admin::{AdminState, Authenticate};
 use toolport_gateway::config::McpAccess;
 use toolport_gateway::{Gateway, GatewayConfig};
 use toolport_server::AppState;
 
+use crate::admin_cli::{self, AdminCommand};
 use crate::cli::{Cli, Command, DataDirArg};
 use crate::config;
 use crate::secrets::ConfigSecrets;
@@ -29,6 +30,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stdio { config, data } => stdio(&config, data).await,
         Command::Check { config } => check(&config),
         Command::Call(args) => crate::call::run(args).await,
+        Command::Tenant(a) => admin_cli::run(a.connection, AdminCommand::Tenant(a.command)).await,
+        Command::User(a) => admin_cli::run(a.connection, AdminCommand::User(a.command)).await,
+        Command::Member(a) => admin_cli::run(a.connection, AdminCommand::Member(a.command)).await,
+        Command::Token(a) => admin_cli::run(a.connection, AdminCommand::Token(a.command)).await,
+        Command::Secret(a) => admin_cli::run(a.connection, AdminCommand::Secret(a.command)).await,
         Command::Convert {
             source,
             format,
@@ -158,10 +164,14 @@ async fn serve(
     Ok(())
 }
 
-/// The admin REST API at /api/v1.
+/// The admin REST API at /api/v1, sharing the MCP edge's authenticator (a revocation through the
+/// API stops the token on the MCP routes at once).
 fn admin_api(tenancy: &Tenancy) -> axum::Router {
-    let _ = tenancy;
-    axum::Router::new()
+    toolport_admin::router(AdminState::new(
+        tenancy.store.clone(),
+        tenancy.vault.clone(),
+        tenancy.auth.clone(),
+    ))
 }
 
 async fn stdio(path: &Path, data: DataDirArg) -> anyhow::Result<()> {

@@ -408,3 +408,101 @@ async fn vault_secrets_reach_the_upstream_and_nowhere_else() {
     let log = gw.log();
     assert!(!log.contains(FIRST) && !log.contains(SECOND), "{log}");
 }
+
+/// Runs `toolport ARGS` against the gateway as the administrator; returns the JSON it printed.
+async fn cli(gw: &Gateway, args: &[&str], stdin: &str) -> Value {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("TOOLPORT_URL", gw.base())
+        .env("TOOLPORT_TOKEN", ADMIN_TOKEN)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut input, stdin.as_bytes())
+        .await
+        .unwrap();
+    drop(input);
+    let output = child.wait_with_output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "toolport {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if stdout.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&stdout).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_cli_manages_tenants_tokens_and_secrets_through_the_admin_api() {
+    const VALUE: &str = "cli-secret-value-94c1d7";
+    let mut gw = Gateway::new();
+    gw.write_config(json!({"mcpServers": {"fx": fixture_server()}}));
+    gw.start(&[("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
+
+    let tenant = cli(&gw, &["tenant", "create", "acme", "--plan", "pro"], "").await;
+    assert_eq!(tenant["name"], "acme");
+    let user = cli(
+        &gw,
+        &["user", "create", "dev@acme.test", "--name", "Dev"],
+        "",
+    )
+    .await;
+    let user_id = user["id"].as_str().unwrap();
+    cli(&gw, &["member", "add", user_id, "--tenant", "acme"], "").await;
+    let created = cli(
+        &gw,
+        &[
+            "token",
+            "create",
+            "laptop",
+            "--scope",
+            "mcp:fx",
+            "--user-id",
+            user_id,
+            "--tenant",
+            "acme",
+        ],
+        "",
+    )
+    .await;
+    let token = created["token"].as_str().unwrap();
+    assert!(token.starts_with("tp_"));
+
+    // The new token reaches the endpoint it was scoped to, and stops at once when revoked.
+    let client = Client::connect_as(format!("{}/mcp/fx", gw.base()), "2025-11-25", token).await;
+    assert!(client.tool_names().await.contains(&"echo".to_string()));
+    let listed = cli(&gw, &["token", "list", "--tenant", "acme"], "").await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert!(
+        !listed.to_string().contains(token),
+        "token text is shown once"
+    );
+    let id = created["id"].as_str().unwrap();
+    cli(&gw, &["token", "revoke", id, "--tenant", "acme"], "").await;
+    let refused = client.request(9, "tools/list", json!({})).await;
+    assert_eq!(refused.status, 401);
+
+    // Secrets: set from stdin, listed without their value.
+    cli(&gw, &["secret", "set", "api_key"], &format!("{VALUE}\n")).await;
+    let secrets = cli(&gw, &["secret", "list"], "").await;
+    assert_eq!(secrets[0]["name"], "api_key");
+    assert!(!secrets.to_string().contains(VALUE));
+
+    // The document the admin API is generated from is served.
+    let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", gw.base()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    gw.stop().await;
+    assert!(!gw.log().contains(VALUE));
+}

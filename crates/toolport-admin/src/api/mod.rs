@@ -1,0 +1,87 @@
+//! The admin API's routes: [`router`] puts every handler of this module's files under `/api/v1`.
+//!
+//! One file per resource: [`me`], [`tenants`], [`users`], [`members`], [`tokens`], [`secrets`];
+//! [`records`] holds the JSON shapes of the store's records. Unknown paths under `/api/v1` are a
+//! problem+json 404 and a known path with another method a problem+json 405 (with `Allow`). The
+//! router sets no fallback of its own, so it merges into the server's router without clashing.
+
+pub mod me;
+pub mod members;
+pub mod records;
+pub mod secrets;
+pub mod tenants;
+pub mod tokens;
+pub mod users;
+
+use axum::Router;
+use axum::routing::{any, get, put};
+use toolport_store::Store;
+
+use crate::openapi::openapi_json;
+use crate::problem::{Problem, ProblemKind};
+use crate::state::AdminState;
+
+/// Every route under `/api/v1`, with its state applied (merge it into the server's router).
+pub fn router<S: Store + 'static>(state: AdminState<S>) -> Router {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/api/v1/me", get(me::get_me))
+        .route(
+            "/api/v1/tenants",
+            get(tenants::list_tenants::<S>).post(tenants::create_tenant::<S>),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}",
+            get(tenants::get_tenant::<S>).delete(tenants::delete_tenant::<S>),
+        )
+        .route(
+            "/api/v1/users",
+            get(users::list_users::<S>).post(users::create_user::<S>),
+        )
+        .route(
+            "/api/v1/users/{user}",
+            get(users::get_user::<S>).delete(users::delete_user::<S>),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/members",
+            get(members::list_members::<S>).post(members::add_member::<S>),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/members/{user}",
+            put(members::set_member_role::<S>).delete(members::remove_member::<S>),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/tokens",
+            get(tokens::list_tokens::<S>).post(tokens::create_token::<S>),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/tokens/{id}",
+            get(tokens::get_token::<S>).delete(tokens::revoke_token::<S>),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/secrets",
+            get(secrets::list_secrets::<S>),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/secrets/{name}",
+            put(secrets::put_secret::<S>).delete(secrets::delete_secret::<S>),
+        )
+        .method_not_allowed_fallback(method_not_allowed)
+        .route("/api/v1", any(no_route))
+        .route("/api/v1/", any(no_route))
+        .route("/api/v1/{*rest}", any(no_route))
+        .with_state(state)
+}
+
+async fn no_route() -> Problem {
+    Problem::not_found(
+        "no such route under /api/v1; GET /api/v1/openapi.json lists every route of this API",
+    )
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        ProblemKind::MethodNotAllowed,
+        "this route does not support this method; the `Allow` header lists the methods it does",
+    )
+}

@@ -1,0 +1,40 @@
+//! [`AdminState`]: what every admin API handler shares (the store, the vault, the authenticator).
+
+use std::sync::Arc;
+
+use toolport_store::Store;
+use toolport_vault::Vault;
+
+use crate::access::TokenAuthenticator;
+
+/// The admin API's shared state. Cheap to clone (three `Arc`s).
+pub struct AdminState<S> {
+    pub(crate) store: Arc<S>,
+    pub(crate) vault: Arc<Vault>,
+    pub(crate) auth: Arc<TokenAuthenticator<S>>,
+}
+
+impl<S: Store + 'static> AdminState<S> {
+    /// The state over `store`, sealing secrets with `vault` and checking tokens with `auth`
+    /// (which must be the authenticator the MCP edge uses, so that revocations through this API
+    /// reach it at once).
+    pub fn new(store: Arc<S>, vault: Arc<Vault>, auth: Arc<TokenAuthenticator<S>>) -> Self {
+        Self { store, vault, auth }
+    }
+}
+
+impl<S> Clone for AdminState<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: Arc::clone(&self.store),
+            vault: Arc::clone(&self.vault),
+            auth: Arc::clone(&self.auth),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for AdminState<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminState").finish_non_exhaustive()
+    }
+}
