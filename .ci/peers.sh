@@ -1,10 +1,10 @@
 # Installs the pinned test peers (Node 22, the MCP conformance suite, server-everything, MCP
-# Inspector, Python `mcp`) into a cache outside the clone and exports the variables the tests read.
+# Inspector, Python `mcp`, schemathesis) into a cache outside the clone and exports the variables the tests read.
 # Sourced by .ci/run and .ci/conformance.sh; idempotent: a pinned set already installed is reused.
 #
 # Exports: CI_CACHE, TOOLPORT_NODE_BIN (dir with node 22 + npm-installed CLIs),
 # TOOLPORT_CONFORMANCE_BIN (stable suite), TOOLPORT_CONFORMANCE_NEXT_BIN (2026-07-28 pre-release),
-# TOOLPORT_EVERYTHING_JS, TOOLPORT_INSPECTOR, TOOLPORT_PYTHON.
+# TOOLPORT_EVERYTHING_JS, TOOLPORT_INSPECTOR, TOOLPORT_PYTHON, TOOLPORT_SCHEMATHESIS.
 
 CI_CACHE="${TOOLPORT_CI_CACHE:-${CI_CACHE:-$HOME/.cache/toolport-ci}}"
 export CI_CACHE
@@ -15,6 +15,7 @@ PIN_CONFORMANCE_NEXT="@modelcontextprotocol/conformance@0.2.0-alpha.12"
 PIN_EVERYTHING="@modelcontextprotocol/server-everything@2026.8.31"
 PIN_INSPECTOR="@modelcontextprotocol/inspector@2.12.0"
 PIN_PYTHON_MCP="mcp==2.3.0"
+PIN_SCHEMATHESIS="schemathesis==4.32.5"
 
 # npm_install DIR PACKAGE... : installs into DIR unless DIR/.pins already lists exactly these.
 npm_install() {
@@ -56,11 +57,12 @@ export TOOLPORT_CONFORMANCE_NEXT_BIN="$TOOLPORT_NODE_BIN/node $CI_CACHE/npm-next
 export TOOLPORT_EVERYTHING_JS="$CI_CACHE/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
 export TOOLPORT_INSPECTOR="$TOOLPORT_NODE_BIN/node $CI_CACHE/npm/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js --cli"
 
-if [[ ! -f "$CI_CACHE/venv/.pins" || "$(cat "$CI_CACHE/venv/.pins")" != "$PIN_PYTHON_MCP" ]]; then
-  echo "peers.sh: installing $PIN_PYTHON_MCP into $CI_CACHE/venv" >&2
+if [[ ! -f "$CI_CACHE/venv/.pins" || "$(cat "$CI_CACHE/venv/.pins")" != "$PIN_PYTHON_MCP $PIN_SCHEMATHESIS" ]]; then
+  echo "peers.sh: installing $PIN_PYTHON_MCP and $PIN_SCHEMATHESIS into $CI_CACHE/venv" >&2
   rm -rf "$CI_CACHE/venv"
   python3 -m venv "$CI_CACHE/venv"
-  "$CI_CACHE/venv/bin/pip" install --quiet --disable-pip-version-check "$PIN_PYTHON_MCP" >&2
-  echo "$PIN_PYTHON_MCP" >"$CI_CACHE/venv/.pins"
+  "$CI_CACHE/venv/bin/pip" install --quiet --disable-pip-version-check "$PIN_PYTHON_MCP" "$PIN_SCHEMATHESIS" >&2
+  echo "$PIN_PYTHON_MCP $PIN_SCHEMATHESIS" >"$CI_CACHE/venv/.pins"
 fi
 export TOOLPORT_PYTHON="$CI_CACHE/venv/bin/python"
+export TOOLPORT_SCHEMATHESIS="$CI_CACHE/venv/bin/schemathesis"

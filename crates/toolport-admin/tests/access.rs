@@ -434,7 +434,7 @@ async fn tokens_never_grant_more_than_their_creator() {
         Some(json!({"name": "x", "scopes": ["mcp"], "user_id": outsider.id})),
     )
     .await
-    .problem(422);
+    .problem(409);
     assert!(
         fx.store
             .list_tokens(&fx.b.id, &Default::default())

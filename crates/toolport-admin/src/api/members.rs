@@ -106,7 +106,8 @@ pub(crate) async fn add_member<S: Store + 'static>(
     match state.store.user(&new.user_id).await {
         Ok(_) => {}
         Err(StoreError::NotFound(_)) => {
-            return Err(Problem::invalid(
+            // The body is well-formed; the record it names is missing: 404, not 422.
+            return Err(Problem::not_found(
                 "`user_id`: no user has this id; create the user first (operator) or check the id",
             ));
         }

@@ -45,7 +45,25 @@ pub struct NewTokenRequest {
     /// Seconds until it stops working; never when omitted or `null` (but never later than the
     /// calling token's own expiry, which is also the default when the caller's token expires).
     #[schema(minimum = 1, maximum = 315_360_000)]
+    #[serde(default, deserialize_with = "whole_seconds")]
     pub expires_in_seconds: Option<u64>,
+}
+
+/// JSON Schema counts `60.0` as an integer, so the body may carry one: accept whole numbers
+/// written either way.
+fn whole_seconds<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<u64>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(de)? else {
+        return Ok(None);
+    };
+    let whole = number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u64::MAX as f64)
+            .map(|f| f as u64)
+    });
+    whole.map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!("expected a whole number of seconds, got {number}"))
+    })
 }
 
 /// A scope name.
@@ -169,6 +187,7 @@ async fn own_tokens<S: Store + 'static>(
         (status = 401, response = crate::openapi::Unauthorized),
         (status = 403, response = crate::openapi::Forbidden),
         (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
         (status = 413, response = crate::openapi::PayloadTooLarge),
         (status = 415, response = crate::openapi::UnsupportedMediaType),
         (status = 422, response = crate::openapi::Unprocessable),
@@ -226,7 +245,8 @@ pub(crate) async fn create_token<S: Store + 'static>(
         .into_iter()
         .find(|m| m.tenant_id == tenant.id)
     else {
-        return Err(Problem::invalid(
+        // The request is valid; the tenant's state (its members) does not allow it yet.
+        return Err(Problem::conflict(
             "`user_id`: the user is not a member of this tenant; add them as a member first",
         ));
     };
