@@ -202,5 +202,5 @@ async fn an_operator_addresses_every_tenant() {
         Some(json!({"name": "mine", "scopes": ["mcp"]})),
     )
     .await
-    .problem(422);
+    .problem(409);
 }
