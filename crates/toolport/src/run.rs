@@ -73,13 +73,14 @@ fn shutdown_on_signals() -> CancellationToken {
     token
 }
 
-/// Starts the gateway and keeps it in line with the file (and the secrets it uses) until
-/// shutdown.
-async fn start(
-    path: &Path,
-    tenancy: &Tenancy,
-    shutdown: &CancellationToken,
-) -> anyhow::Result<(Arc<Gateway>, GatewayConfig)> {
+/// The configuration as first read, with the secrets it was built from.
+struct Loaded {
+    secrets: Arc<ConfigSecrets>,
+    config: GatewayConfig,
+}
+
+/// Reads the administrator's secrets and the configuration file (nothing is started yet).
+async fn load(path: &Path, tenancy: &Tenancy) -> anyhow::Result<Loaded> {
     let secrets = Arc::new(
         ConfigSecrets::load(
             &tenancy.store,
@@ -88,9 +89,24 @@ async fn start(
         )
         .await?,
     );
-    let initial = config::load(path, &|name| secrets.lookup(name))?;
+    let config = config::load(path, &|name| secrets.lookup(name))?;
+    Ok(Loaded { secrets, config })
+}
+
+/// Starts the gateway and keeps it in line with the file (and the secrets it uses) until
+/// shutdown.
+async fn start(
+    path: &Path,
+    tenancy: &Tenancy,
+    loaded: Loaded,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Arc<Gateway>> {
+    let Loaded {
+        secrets,
+        config: initial,
+    } = loaded;
     let gateway = Gateway::start(initial.clone(), shutdown.child_token()).await;
-    let (tx, mut rx) = watch::channel(initial.clone());
+    let (tx, mut rx) = watch::channel(initial);
     let (rebuild_tx, rebuild_rx) = tokio::sync::mpsc::unbounded_channel();
     secrets
         .clone()
@@ -118,7 +134,7 @@ async fn start(
             g.apply(next).await;
         }
     });
-    Ok((gateway, initial))
+    Ok(gateway)
 }
 
 async fn serve(
@@ -128,7 +144,8 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let shutdown = shutdown_on_signals();
     let tenancy = tenancy::open(&tenancy::data_dir(data.dir)?).await?;
-    let (gateway, config) = start(path, &tenancy, &shutdown).await?;
+    let loaded = load(path, &tenancy).await?;
+    let config = loaded.config.clone();
     let addr = listen.unwrap_or(config.http.listen);
     if config.http.mcp_access == McpAccess::Open && !addr.ip().is_loopback() {
         anyhow::bail!(
@@ -139,6 +156,7 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
+    let gateway = start(path, &tenancy, loaded, &shutdown).await?;
     match config.http.mcp_access {
         McpAccess::Token => tracing::info!(
             "toolport listening on http://{bound}/mcp ({} servers); MCP and admin routes need an API token",
@@ -177,7 +195,8 @@ fn admin_api(tenancy: &Tenancy) -> axum::Router {
 async fn stdio(path: &Path, data: DataDirArg) -> anyhow::Result<()> {
     let shutdown = shutdown_on_signals();
     let tenancy = tenancy::open(&tenancy::data_dir(data.dir)?).await?;
-    let (gateway, _) = start(path, &tenancy, &shutdown).await?;
+    let loaded = load(path, &tenancy).await?;
+    let gateway = start(path, &tenancy, loaded, &shutdown).await?;
     // Desktop clients list tools as soon as they have spawned us: answer with the full catalog.
     gateway.settle(STDIO_SETTLE).await;
     toolport_server::stdio::serve(
