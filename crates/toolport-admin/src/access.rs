@@ -140,7 +140,7 @@ pub enum AccessError {
 }
 
 /// Token authentication as the MCP edge sees it: object-safe, so the edge needs no store type.
-pub trait Authenticate: Send + Sync {
+pub trait Authenticate: Send + Sync + std::fmt::Debug {
     /// The principal behind `token` (the text after `Bearer `).
     fn authenticate<'a>(
         &'a self,

@@ -16,6 +16,7 @@ use toolport_protocol::ErrorCode;
 
 use crate::error::HttpError;
 use crate::router::AppState;
+use crate::streamable::SESSION_HEADER;
 
 /// The identity behind a request, attached to it for the handlers: `tenant/user` of its token,
 /// or `None` when the MCP routes are open. Sessions remember it to refuse other callers.
@@ -29,8 +30,6 @@ impl Caller {
         ))
     }
 }
-
-const SESSION_HEADER: &str = "mcp-session-id";
 
 pub async fn check(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let caller = match state.gateway.config().http.mcp_access {

@@ -14,22 +14,13 @@ use crate::http_sessions::HttpSessions;
 use crate::{access, guard, health, sse, streamable};
 use toolport_admin::Authenticate;
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AppState {
     pub gateway: Arc<Gateway>,
     pub sessions: Arc<HttpSessions>,
     /// Checks API tokens; `None` when the gateway has no token store (every token is refused
     /// unless the configuration opens the MCP routes).
     pub auth: Option<Arc<dyn Authenticate>>,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("sessions", &self.sessions)
-            .field("auth", &self.auth.is_some())
-            .finish_non_exhaustive()
-    }
 }
 
 impl AppState {

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::Client;
+use support::{Client, free_port};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -33,14 +33,6 @@ fn write_config(path: &Path, servers: Value, port: u16) {
 
 fn stdio_server(name: &str) -> Value {
     json!({"command": fixture(), "args": ["--transport", "stdio", "--name", name]})
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn start(config: &Path) -> Child {

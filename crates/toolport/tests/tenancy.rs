@@ -11,21 +11,13 @@ use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
-use support::Client;
+use support::{Client, free_port};
 use tokio::process::{Child, Command};
 use toolport_store::{NewToken, Role, SqliteStore, Store};
 use toolport_vault::{MasterKey, Vault};
 
 const BIN: &str = env!("CARGO_BIN_EXE_toolport");
 const ADMIN_TOKEN: &str = "tp_test_administrator_token_0123456789";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A gateway process with a configuration file and a data directory in a temporary directory.
 struct Gateway {

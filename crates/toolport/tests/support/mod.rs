@@ -110,6 +110,15 @@ pub async fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bo
     }
 }
 
+/// A loopback port nothing listens on (for a gateway process told to listen there).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
 /// Like [`wait_for`] with an asynchronous check.
 pub async fn wait_for_async(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
     let start = std::time::Instant::now();
