@@ -13,6 +13,7 @@ use toolport_metering::{
 use toolport_store::{
     AuditEntry, AuditOutcome, CallStatus, PageRequest, SqliteStore, Store, UsageEvent, UsageFilter,
 };
+use toolport_testkit::files::{contains, stored_files};
 
 /// 2026-03-01T00:00:00Z in milliseconds.
 const T0_MS: i64 = 1_772_323_200_000;
@@ -187,11 +188,9 @@ async fn audit_entries_are_stored_redacted() {
         })
     );
     store.close().await;
-    let bytes = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .flat_map(|e| std::fs::read(e.unwrap().path()).unwrap())
-        .collect::<Vec<u8>>();
-    for secret in [&b"sk-live-1"[..], b"Bearer xyz"] {
-        assert!(!bytes.windows(secret.len()).any(|w| w == secret));
+    for (path, bytes) in stored_files(tmp.path()) {
+        for secret in [&b"sk-live-1"[..], b"Bearer xyz"] {
+            assert!(!contains(&bytes, secret), "plaintext in {}", path.display());
+        }
     }
 }

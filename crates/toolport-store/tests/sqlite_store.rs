@@ -7,6 +7,7 @@ use toolport_store::model::now;
 use toolport_store::{
     NewToken, PageRequest, Role, SqliteStore, Store, StoreError, TOKEN_PREFIX, Tenant, User,
 };
+use toolport_testkit::files::{contains, stored_files};
 use toolport_vault::{MasterKey, Vault};
 
 async fn open(dir: &Path) -> SqliteStore {
@@ -15,18 +16,10 @@ async fn open(dir: &Path) -> SqliteStore {
 
 /// Every byte the store wrote: the database file and, if present, its WAL and shared memory.
 fn all_bytes(dir: &Path) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            bytes.extend(std::fs::read(&path).unwrap());
-        }
-    }
-    bytes
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    stored_files(dir)
+        .into_iter()
+        .flat_map(|(_, bytes)| bytes)
+        .collect()
 }
 
 async fn tenant_with_user(store: &SqliteStore, tenant: &str) -> (Tenant, User) {

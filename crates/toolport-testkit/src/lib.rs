@@ -19,6 +19,7 @@
 pub mod bench;
 pub mod config;
 mod error;
+pub mod files;
 mod fixture;
 pub mod process;
 mod transport;

@@ -386,12 +386,10 @@ async fn vault_secrets_reach_the_upstream_and_nowhere_else() {
     store.close().await;
 
     // Neither value is anywhere in the data directory or the log.
-    for entry in std::fs::read_dir(gw.data_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        let bytes = std::fs::read(&path).unwrap();
+    for (path, bytes) in toolport_testkit::files::stored_files(&gw.data_dir()) {
         for value in [FIRST, SECOND] {
             assert!(
-                !bytes.windows(value.len()).any(|w| w == value.as_bytes()),
+                !toolport_testkit::files::contains(&bytes, value.as_bytes()),
                 "{value} found in {}",
                 path.display()
             );
