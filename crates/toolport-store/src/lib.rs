@@ -1,5 +1,5 @@
 //! Toolport's persistence layer (issue 4's store): tenants, users, memberships, API tokens, sealed
-//! secrets, the vault's key check, usage events and the audit log, behind one [`Store`] interface. SQLite is the embedded
+//! secrets, the vault's key check, usage events, the audit log and virtual endpoints, behind one [`Store`] interface. SQLite is the embedded
 //! default (a file in the data directory, created on first run); a PostgreSQL backend implements
 //! the same trait later.
 //!
@@ -10,9 +10,11 @@
 //!   [`SecretMeta`], [`SealedSecret`]), [`NewToken`] / [`CreatedToken`], pagination ([`PageRequest`], [`Page`]) and
 //!   [`Timestamp`] (Unix seconds); metering and audit records ([`UsageEvent`], [`CallStatus`],
 //!   [`UsageFilter`], [`UsageSummary`], [`AuditEntry`], [`AuditOutcome`]).
+//! - [`endpoint`]: virtual MCP endpoints ([`Endpoint`], [`EndpointTool`], [`EndpointMode`],
+//!   [`NewEndpoint`], [`EndpointChanges`]): a tenant's `/mcp/{slug}` and the tools it selects.
 //! - [`sqlite`]: [`SqliteStore`] (`toolport.db`, WAL, foreign keys, busy timeout) and its
 //!   migration runner; the only place with SQLite SQL (usage and audit queries in
-//!   `sqlite/history.rs`). Its migrations are `migrations/sqlite/*.sql`, embedded in the binary.
+//!   `sqlite/history.rs`, endpoints' in `sqlite/endpoints.rs`). Its migrations are `migrations/sqlite/*.sql`, embedded in the binary.
 //! - `token`: API token text (`tp_` + 32 random URL-safe characters) and its SHA-256 hash.
 //! - [`error`]: [`StoreError`] (not found, conflict, invalid input, database, migration).
 //!
@@ -20,12 +22,14 @@
 //! [`Store::create_token`]); secrets only as [`toolport_vault::Sealed`] text (this crate never sees a
 //! plaintext or a key). Neither appears in an error message.
 
+pub mod endpoint;
 pub mod error;
 pub mod model;
 pub mod sqlite;
 pub mod store;
 mod token;
 
+pub use endpoint::{Endpoint, EndpointChanges, EndpointMode, EndpointTool, NewEndpoint};
 pub use error::StoreError;
 pub use model::{
     AuditEntry, AuditOutcome, CallStatus, CreatedToken, EndpointUsage, Membership, NewToken, Page,

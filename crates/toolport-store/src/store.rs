@@ -13,6 +13,8 @@
 //! - Unique violations are [`StoreError::Conflict`]; a reference to a missing tenant or user is
 //!   [`StoreError::NotFound`].
 //! - Tokens are stored as SHA-256 hashes only; secrets as sealed text only.
+//! - An endpoint's slug is unique across the gateway (it is a URL); everything else of it is
+//!   reached through its tenant like any tenant-owned record.
 //! - Usage events and audit entries are history: written in batches (one transaction per call),
 //!   never changed, listed newest first with an opaque cursor, and kept when the tenant, user or
 //!   token they name is deleted.
@@ -22,9 +24,9 @@ use std::future::Future;
 use toolport_vault::Sealed;
 
 use crate::{
-    AuditEntry, CreatedToken, Membership, NewToken, Page, PageRequest, Role, SealedSecret,
-    SecretMeta, StoreError, Tenant, Timestamp, TokenRecord, UsageEvent, UsageFilter, UsageSummary,
-    User,
+    AuditEntry, CreatedToken, Endpoint, EndpointChanges, EndpointTool, Membership, NewEndpoint,
+    NewToken, Page, PageRequest, Role, SealedSecret, SecretMeta, StoreError, Tenant, Timestamp,
+    TokenRecord, UsageEvent, UsageFilter, UsageSummary, User,
 };
 
 /// Shorthand for the futures the trait's methods return.
@@ -186,4 +188,52 @@ pub trait Store: Send + Sync {
         tenant_id: Option<&str>,
         page: &PageRequest,
     ) -> impl StoreFuture<Page<AuditEntry>>;
+
+    // Virtual endpoints.
+
+    /// Creates an endpoint with its tools; [`StoreError::Conflict`] if the slug is taken (by any
+    /// tenant) or two tools share an exposed name, [`StoreError::NotFound`] for a missing tenant.
+    fn create_endpoint(&self, new: &NewEndpoint) -> impl StoreFuture<Endpoint>;
+    /// One of a tenant's endpoints, by slug, with its tools.
+    fn endpoint(&self, tenant_id: &str, slug: &str) -> impl StoreFuture<Endpoint>;
+    /// A tenant's endpoints with their tools, ordered by slug; the cursor is the slug.
+    fn list_endpoints(
+        &self,
+        tenant_id: &str,
+        page: &PageRequest,
+    ) -> impl StoreFuture<Page<Endpoint>>;
+    /// Changes an endpoint's description or mode.
+    fn update_endpoint(
+        &self,
+        tenant_id: &str,
+        slug: &str,
+        changes: &EndpointChanges,
+    ) -> impl StoreFuture<Endpoint>;
+    /// Deletes an endpoint with its tool selection.
+    fn delete_endpoint(&self, tenant_id: &str, slug: &str) -> impl StoreFuture<()>;
+    /// Replaces an endpoint's whole tool selection (all or nothing).
+    fn set_endpoint_tools(
+        &self,
+        tenant_id: &str,
+        slug: &str,
+        tools: &[EndpointTool],
+    ) -> impl StoreFuture<Endpoint>;
+    /// Adds a tool to an endpoint, or replaces the one with the same exposed name.
+    fn put_endpoint_tool(
+        &self,
+        tenant_id: &str,
+        slug: &str,
+        tool: &EndpointTool,
+    ) -> impl StoreFuture<Endpoint>;
+    /// Removes the tool with this exposed name from an endpoint
+    /// ([`StoreError::NotFound`] `endpoint tool` when it has none).
+    fn remove_endpoint_tool(
+        &self,
+        tenant_id: &str,
+        slug: &str,
+        exposed_name: &str,
+    ) -> impl StoreFuture<Endpoint>;
+    /// Every tenant's endpoints with their tools, ordered by slug: what the gateway serves (never
+    /// exposed through the admin API as such).
+    fn all_endpoints(&self) -> impl StoreFuture<Vec<Endpoint>>;
 }

@@ -1,7 +1,8 @@
 //! The SQLite backend: [`SqliteStore`], a file `toolport.db` in the data directory (WAL mode,
 //! foreign keys on, busy timeout), or an in-memory database for tests. All SQL of this backend
-//! lives in this module (the usage and audit tables' in `history`).
+//! lives in this module (the usage and audit tables' in `history`, the endpoints' in `endpoints`).
 
+mod endpoints;
 mod history;
 mod migrate;
 
@@ -18,9 +19,9 @@ use toolport_vault::Sealed;
 use crate::model::now;
 use crate::store::Store;
 use crate::{
-    AuditEntry, CreatedToken, Membership, NewToken, Page, PageRequest, Role, SealedSecret,
-    SecretMeta, StoreError, Tenant, Timestamp, TokenRecord, UsageEvent, UsageFilter, UsageSummary,
-    User, token,
+    AuditEntry, CreatedToken, Endpoint, EndpointChanges, EndpointTool, Membership, NewEndpoint,
+    NewToken, Page, PageRequest, Role, SealedSecret, SecretMeta, StoreError, Tenant, Timestamp,
+    TokenRecord, UsageEvent, UsageFilter, UsageSummary, User, token,
 };
 
 /// The database file's name inside the data directory.
@@ -775,5 +776,72 @@ impl Store for SqliteStore {
         page: &PageRequest,
     ) -> Result<Page<AuditEntry>, StoreError> {
         self.audit_page(tenant_id, page).await
+    }
+
+    async fn create_endpoint(&self, new: &NewEndpoint) -> Result<Endpoint, StoreError> {
+        self.insert_endpoint(new).await
+    }
+
+    async fn endpoint(&self, tenant_id: &str, slug: &str) -> Result<Endpoint, StoreError> {
+        self.endpoint_of(tenant_id, slug).await
+    }
+
+    async fn list_endpoints(
+        &self,
+        tenant_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Endpoint>, StoreError> {
+        self.endpoint_page(tenant_id, page).await
+    }
+
+    async fn update_endpoint(
+        &self,
+        tenant_id: &str,
+        slug: &str,
+        changes: &EndpointChanges,
+    ) -> Result<Endpoint, StoreError> {
+        self.change_endpoint(tenant_id, slug, changes).await
+    }
+
+    async fn delete_endpoint(&self, tenant_id: &str, slug: &str) -> Result<(), StoreError> {
+        self.remove_endpoint(tenant_id, slug).await
+    }
+
+    async fn set_endpoint_tools(
+        &self,
+        tenant_id: &str,
+        slug: &str,
+        tools: &[EndpointTool],
+    ) -> Result<Endpoint, StoreError> {
+        self.change_selection(tenant_id, slug, endpoints::SelectionChange::Replace(tools))
+            .await
+    }
+
+    async fn put_endpoint_tool(
+        &self,
+        tenant_id: &str,
+        slug: &str,
+        tool: &EndpointTool,
+    ) -> Result<Endpoint, StoreError> {
+        self.change_selection(tenant_id, slug, endpoints::SelectionChange::Put(tool))
+            .await
+    }
+
+    async fn remove_endpoint_tool(
+        &self,
+        tenant_id: &str,
+        slug: &str,
+        exposed_name: &str,
+    ) -> Result<Endpoint, StoreError> {
+        self.change_selection(
+            tenant_id,
+            slug,
+            endpoints::SelectionChange::Remove(exposed_name),
+        )
+        .await
+    }
+
+    async fn all_endpoints(&self) -> Result<Vec<Endpoint>, StoreError> {
+        self.every_endpoint().await
     }
 }
