@@ -26,9 +26,18 @@ pub struct ServerConfig {
     pub timeout: Duration,
     /// The namespace of this server's names on aggregated endpoints (default: the server name).
     pub prefix: String,
+    /// Tenants (by name) granted this backend besides the administrator tenant, which owns the
+    /// configuration and always has it; `*` grants every tenant. Empty: the administrator only.
+    pub tenants: Vec<String>,
 }
 
 impl ServerConfig {
+    /// Whether the tenant named `tenant` may use this backend (compose it into its endpoints);
+    /// `administrator` says whether that tenant is the one owning the configuration.
+    pub fn granted_to(&self, tenant: &str, administrator: bool) -> bool {
+        administrator || self.tenants.iter().any(|t| t == "*" || t == tenant)
+    }
+
     /// True when switching from `self` to `other` needs a new connection; filter, tag and timeout
     /// changes apply to the running connection.
     pub fn needs_restart(&self, other: &Self) -> bool {
@@ -155,6 +164,30 @@ mod tests {
         assert!(!wildcard_match("a*c*e", "abcd"));
         assert!(wildcard_match("exact", "exact"));
         assert!(!wildcard_match("exact", "exact2"));
+    }
+
+    #[test]
+    fn grants_name_tenants_and_the_administrator_has_everything() {
+        let mut server = ServerConfig {
+            spec: UpstreamSpec::Stdio {
+                command: "x".into(),
+                args: Vec::new(),
+                env: Default::default(),
+                cwd: None,
+            },
+            tools: ToolFilter::default(),
+            tags: Vec::new(),
+            timeout: Duration::from_secs(1),
+            prefix: "x".into(),
+            tenants: Vec::new(),
+        };
+        assert!(server.granted_to("default", true));
+        assert!(!server.granted_to("team-a", false));
+        server.tenants = vec!["team-a".into()];
+        assert!(server.granted_to("team-a", false));
+        assert!(!server.granted_to("team-b", false));
+        server.tenants = vec!["*".into()];
+        assert!(server.granted_to("team-b", false));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use toolport_protocol::{Message, Notification};
 use toolport_upstream::{NotificationHook, Status};
 
+use crate::composed::VirtualMap;
 use crate::config::GatewayConfig;
 use crate::metrics::Metrics;
 use crate::registry::{Change, Registry, RegistryDeps};
@@ -48,6 +49,7 @@ pub struct BackendReadiness {
 pub struct Gateway {
     pub(crate) registry: Registry,
     pub(crate) config: RwLock<Arc<GatewayConfig>>,
+    pub(crate) virtual_endpoints: RwLock<Arc<VirtualMap>>,
     pub(crate) sessions: Mutex<HashMap<String, Arc<Session>>>,
     pub(crate) progress: Mutex<HashMap<String, ProgressRoute>>,
     pub(crate) routes: Mutex<HashMap<(Arc<str>, i64), RequestRoute>>,
@@ -95,6 +97,7 @@ impl Gateway {
             Self {
                 registry,
                 config: RwLock::new(Arc::new(config.clone())),
+                virtual_endpoints: RwLock::default(),
                 sessions: Mutex::new(HashMap::new()),
                 progress: Mutex::new(HashMap::new()),
                 routes: Mutex::new(HashMap::new()),
@@ -212,6 +215,7 @@ impl Gateway {
             Scope::All | Scope::Tags(_) => true,
             Scope::Endpoint(name) => config.endpoints.contains_key(name),
             Scope::Server(name) => config.servers.contains_key(name),
+            Scope::Virtual { .. } => self.virtual_definition(scope).is_some(),
         }
     }
 
@@ -277,7 +281,11 @@ impl Gateway {
                 .lock()
                 .expect("sessions lock")
                 .values()
-                .filter(|s| s.stateful && scope_may_include(&config, &s.scope, &change.backend))
+                .filter(|s| {
+                    s.stateful
+                        && (scope_may_include(&config, &s.scope, &change.backend)
+                            || self.virtual_uses(&s.scope, &change.backend))
+                })
                 .cloned()
                 .collect();
             for session in sessions {
@@ -305,6 +313,8 @@ pub(crate) fn in_scope(config: &GatewayConfig, scope: &Scope, view: &BackendView
             e.servers.iter().any(|s| **s == *view.name)
                 || view.config.tags.iter().any(|t| e.tags.contains(t))
         }),
+        // A virtual endpoint sees single tools, never a whole backend (`composed`).
+        Scope::Virtual { .. } => false,
     }
 }
 
@@ -324,5 +334,6 @@ fn scope_may_include(config: &GatewayConfig, scope: &Scope, backend: &str) -> bo
                     .get(backend)
                     .is_none_or(|s| s.tags.iter().any(|t| e.tags.contains(t)))
         }),
+        Scope::Virtual { .. } => false,
     }
 }

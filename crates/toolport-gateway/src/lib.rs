@@ -3,7 +3,10 @@
 //! Layout, following a request:
 //! - [`config`]: the validated configuration every source is turned into.
 //! - [`gateway`]: the [`Gateway`] object: registry, sessions, routing tables, background tasks.
-//! - [`session`]: a client session, its scope (all, tags, endpoint, one server) and bookkeeping.
+//! - [`session`]: a client session, its scope (all, tags, endpoint, one server, virtual) and
+//!   bookkeeping.
+//! - [`composed`]: tenants' virtual endpoints (`/mcp/{slug}`): chosen tools, renamed and
+//!   redescribed, replaced as a whole by [`Gateway::set_virtual_endpoints`].
 //! - `dispatch`: the method table (lifecycle, merged lists, routing, forwarding, stateless).
 //! - [`names`] and [`view`]: namespacing and what clients see of each backend.
 //! - [`registry`]: the running backends, hot-applied configuration changes.
@@ -12,6 +15,7 @@
 //!
 //! This crate knows nothing of HTTP status codes or storage; the server crate is the edge.
 
+pub mod composed;
 pub mod config;
 mod dispatch;
 pub mod error;
@@ -23,6 +27,7 @@ mod relay;
 pub mod session;
 pub mod view;
 
+pub use composed::{BackendTools, VirtualEndpoint, VirtualTool};
 pub use config::{EndpointConfig, GatewayConfig, HttpSettings, ServerConfig, Settings, ToolFilter};
 pub use dispatch::{StatelessError, Subscription};
 pub use gateway::{BackendReadiness, Gateway};

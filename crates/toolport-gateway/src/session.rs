@@ -28,11 +28,14 @@ pub enum Scope {
     Endpoint(String),
     /// One backend, names unchanged (`/mcp/{server}`).
     Server(String),
+    /// A tenant's virtual endpoint (`/mcp/{slug}`): its selected tools under their exposed names.
+    /// Bound to the endpoint's id, so a slug deleted and created again is another endpoint.
+    Virtual { slug: String, endpoint_id: String },
 }
 
 impl Scope {
     pub fn namespaced(&self) -> bool {
-        !matches!(self, Self::Server(_))
+        !matches!(self, Self::Server(_) | Self::Virtual { .. })
     }
 }
 

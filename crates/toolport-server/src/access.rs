@@ -1,7 +1,10 @@
 //! Who may use the MCP routes: with `toolport.mcpAccess = "token"` (the default) every request
 //! carries an API token whose scopes cover the endpoint it addresses (401 without a valid token,
-//! 403 when its scopes do not reach the endpoint), and a session can only be used by the caller
-//! who opened it.
+//! 403 when its scopes do not reach a configured server or endpoint), and a session can only be
+//! used by the caller who opened it. A tenant's virtual endpoint answers only tokens of that
+//! tenant whose scopes reach it; to anyone else it is a 404 exactly like a name that does not
+//! exist (so is any unknown name, whatever the token's scopes). With `"open"` (loopback only)
+//! virtual endpoints are served to anyone, like everything else.
 
 use std::sync::Arc;
 
@@ -16,7 +19,7 @@ use toolport_protocol::ErrorCode;
 
 use crate::error::HttpError;
 use crate::router::AppState;
-use crate::streamable::SESSION_HEADER;
+use crate::streamable::{SESSION_HEADER, no_such_endpoint};
 
 /// The identity behind a request, attached to it for the handlers: `tenant/user` of its token,
 /// or `None` when the MCP routes are open. Sessions remember it to refuse other callers.
@@ -86,6 +89,20 @@ async fn authorize(state: &AppState, headers: &HeaderMap, path: &str) -> Result<
         Err(e) => return Err(unauthorized(&e, true)),
     };
     let endpoint = endpoint_of(path);
+    if let Endpoint::Named(name) = endpoint {
+        let config = state.gateway.config();
+        if !config.servers.contains_key(name) && !config.endpoints.contains_key(name) {
+            // A tenant's virtual endpoint, or nothing: it answers only its own tenant's tokens
+            // whose scopes reach it, and everyone else exactly as if it did not exist.
+            let owned = state.gateway.virtual_endpoint(name).is_some_and(|e| {
+                e.tenant_id == principal.tenant_id && principal.scopes.allows_endpoint(Some(name))
+            });
+            if !owned {
+                return Err(no_such_endpoint(name).into_response());
+            }
+            return Ok(Caller::of(&principal));
+        }
+    }
     if endpoint != Endpoint::SessionBound && !principal.scopes.allows_endpoint(endpoint.name()) {
         let what = endpoint.name().map_or_else(
             || "the aggregate endpoint /mcp".to_string(),

@@ -31,18 +31,30 @@ const VERSION_HEADER: &str = "mcp-protocol-version";
 
 type Handled = Pin<Box<dyn Future<Output = Option<toolport_protocol::Response>> + Send>>;
 
-/// Resolves `/mcp/{name}` to a server (names unchanged) or a named endpoint.
+/// Resolves `/mcp/{name}`: a configured server (names unchanged), a configured endpoint, or a
+/// tenant's virtual endpoint (whose owner `access` has checked).
 pub fn named_scope(gateway: &Gateway, name: &str) -> Result<Scope, HttpError> {
     let config = gateway.config();
     if config.servers.contains_key(name) {
         Ok(Scope::Server(name.to_string()))
     } else if config.endpoints.contains_key(name) {
         Ok(Scope::Endpoint(name.to_string()))
+    } else if let Some(endpoint) = gateway.virtual_endpoint(name) {
+        Ok(Scope::Virtual {
+            slug: endpoint.slug.clone(),
+            endpoint_id: endpoint.id.clone(),
+        })
     } else {
-        Err(HttpError::not_found(format!(
-            "no server or endpoint named {name:?}; see /readyz for the configured servers"
-        )))
+        Err(no_such_endpoint(name))
     }
+}
+
+/// The one answer for `/mcp/{name}` when nothing by that name exists for the caller: a name
+/// that is nothing, and another tenant's virtual endpoint, answer alike.
+pub fn no_such_endpoint(name: &str) -> HttpError {
+    HttpError::not_found(format!(
+        "no server or endpoint named {name:?}; see /readyz for the configured servers"
+    ))
 }
 
 /// `/mcp?tags=a,b` selects servers by tag.

@@ -74,6 +74,7 @@ fn github_api(base_url: &str, mode: Mode) -> (String, ServerConfig) {
             tags: vec![],
             timeout: Duration::from_secs(11),
             prefix: "github".into(),
+            tenants: Vec::new(),
         },
     )
 }

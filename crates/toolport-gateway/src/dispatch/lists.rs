@@ -32,7 +32,13 @@ impl Gateway {
             (ListKind::Resources, true) => "resourceTemplates",
         };
         let views = self.views_in_scope(&session.scope);
-        let mut items: Vec<&Value> = Vec::new();
+        // A virtual endpoint's items (it sees no whole backend, so `views` is empty for it).
+        let composed = if templates {
+            Vec::new()
+        } else {
+            self.virtual_listing(&session.scope, kind)
+        };
+        let mut items: Vec<&Value> = composed.iter().collect();
         let mut seen = HashSet::new();
         let identity = if templates {
             "uriTemplate"

@@ -130,7 +130,7 @@ impl Gateway {
                     self.forward(session, sink, &view, &method, params, &id, &method)
                         .await
                 }
-                Scope::All | Scope::Tags(_) | Scope::Endpoint(_) => {
+                Scope::All | Scope::Tags(_) | Scope::Endpoint(_) | Scope::Virtual { .. } => {
                     Err(GatewayError::MethodNotFound(request.method))
                 }
             },

@@ -30,6 +30,9 @@ impl Gateway {
         exposed: &str,
         kind: ListKind,
     ) -> Result<(Arc<BackendView>, String), GatewayError> {
+        if let Scope::Virtual { .. } = scope {
+            return self.resolve_virtual(scope, exposed, kind);
+        }
         let unknown = || match kind {
             ListKind::Prompts => GatewayError::UnknownPrompt(exposed.to_string()),
             _ => GatewayError::UnknownTool(exposed.to_string()),

@@ -94,6 +94,7 @@ pub fn api_config(
         tools: ToolFilter::default(),
         tags: raw.tags,
         prefix,
+        tenants: super::validate::grants(&raw.tenants, key)?,
     })
 }
 

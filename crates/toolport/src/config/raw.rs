@@ -46,6 +46,9 @@ pub struct RawServer {
     pub prefix: Option<String>,
     #[serde(default)]
     pub disabled: bool,
+    /// Tenants (by name, or `*`) granted this server besides the administrator's.
+    #[serde(default)]
+    pub tenants: Vec<String>,
     /// Keys other clients add (e.g. `autoApprove`); kept to warn about likely typos.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
@@ -117,6 +120,9 @@ pub struct RawApi {
     pub prefix: Option<String>,
     #[serde(default)]
     pub disabled: bool,
+    /// Tenants (by name, or `*`) granted this API besides the administrator's.
+    #[serde(default)]
+    pub tenants: Vec<String>,
 }
 
 /// Upstream credentials of an API, tagged by `type`.

@@ -305,7 +305,28 @@ fn server_config(
             .timeout_ms
             .map_or(settings.request_timeout, Duration::from_millis),
         prefix,
+        tenants: grants(&server.tenants, key)?,
     })
+}
+
+/// The `tenants` grant of a server or API: tenant names, or `*` for every tenant.
+pub(super) fn grants(tenants: &[String], key: &str) -> Result<Vec<String>, Invalid> {
+    for tenant in tenants {
+        let name_like = tenant.len() <= 64
+            && tenant.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && tenant
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if tenant != "*" && !name_like {
+            return Err(invalid(
+                format!("{key}.tenants"),
+                format!(
+                    "{tenant:?} is not a tenant name; list tenant names (letters, digits, `_`, `.`, `-`) or \"*\" for every tenant"
+                ),
+            ));
+        }
+    }
+    Ok(tenants.to_vec())
 }
 
 fn check_url(url: &str) -> Result<(), String> {

@@ -43,6 +43,7 @@ pub fn server(name: &str, spec: UpstreamSpec) -> (String, ServerConfig) {
             tags: Vec::new(),
             timeout: Duration::from_secs(20),
             prefix: name.to_string(),
+            tenants: Vec::new(),
         },
     )
 }

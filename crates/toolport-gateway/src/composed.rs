@@ -1,0 +1,212 @@
+//! Virtual endpoints (`/mcp/{slug}`): a tenant's chosen tools of the gateway's backends, each
+//! under its own exposed name and, if wanted, with a description of its own. The gateway holds
+//! the current definitions in one map, replaced as a whole by [`Gateway::set_virtual_endpoints`];
+//! a session on a virtual endpoint names its definition by slug *and* id, so that a slug deleted
+//! and taken again (by the same or another tenant) never hands an old session the new tools.
+//!
+//! A virtual endpoint lists exactly its visible selected tools, with the input schema and the
+//! rest of the backend's current catalog entry; anything else is an unknown tool, exactly like a
+//! tool that does not exist. It has no prompts or resources, and receives none of its backends'
+//! broadcast notifications (logs, resource updates): only what relates to its own requests.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde_json::Value;
+use toolport_protocol::{Message, Notification};
+
+use crate::error::GatewayError;
+use crate::gateway::Gateway;
+use crate::registry::ListKind;
+use crate::session::{Scope, Session};
+use crate::view::BackendView;
+
+/// One virtual endpoint as the gateway serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualEndpoint {
+    /// The stored endpoint's id: sessions are bound to it, not only to the slug.
+    pub id: String,
+    /// The owning tenant's id (the MCP edge answers only its tokens).
+    pub tenant_id: String,
+    /// The URL path segment.
+    pub slug: String,
+    /// The selected tools, in listing order.
+    pub tools: Vec<VirtualTool>,
+}
+
+/// One tool of a virtual endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualTool {
+    /// The name the endpoint's clients see and call.
+    pub exposed: String,
+    /// The backend (server or API) that owns the tool.
+    pub upstream: String,
+    /// The backend's own name for it.
+    pub tool: String,
+    /// Replaces the backend's description when set.
+    pub description: Option<String>,
+    /// Hidden tools are neither listed nor callable.
+    pub visible: bool,
+}
+
+/// What a backend offers for a selection: the tools its configuration lets through, and whether
+/// that list is current (a backend that is not ready yet has no catalog to check against).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendTools {
+    /// Whether the backend is up and its catalog loaded.
+    pub ready: bool,
+    /// Its tools' original names, after the server's allow/deny filter.
+    pub tools: Vec<String>,
+}
+
+/// The definitions, by slug.
+pub(crate) type VirtualMap = HashMap<String, Arc<VirtualEndpoint>>;
+
+impl Gateway {
+    /// Replaces every virtual endpoint definition at once. Initialized sessions of each slug whose
+    /// definition changed (added, removed, or different) are told `notifications/tools/list_changed`.
+    pub fn set_virtual_endpoints(&self, endpoints: Vec<VirtualEndpoint>) {
+        let next: VirtualMap = endpoints
+            .into_iter()
+            .map(|e| (e.slug.clone(), Arc::new(e)))
+            .collect();
+        let previous = std::mem::replace(
+            &mut *self
+                .virtual_endpoints
+                .write()
+                .expect("virtual endpoints lock"),
+            Arc::new(next.clone()),
+        );
+        let changed: BTreeSet<&String> = previous
+            .keys()
+            .chain(next.keys())
+            .filter(|slug| previous.get(*slug) != next.get(*slug))
+            .collect();
+        if changed.is_empty() {
+            return;
+        }
+        let sessions: Vec<Arc<Session>> = self
+            .sessions
+            .lock()
+            .expect("sessions lock")
+            .values()
+            .filter(|s| {
+                s.stateful
+                    && matches!(&s.scope, Scope::Virtual { slug, .. } if changed.contains(slug))
+            })
+            .cloned()
+            .collect();
+        for session in sessions {
+            if session.state.lock().expect("session lock").initialized {
+                session.send(Message::Notification(Notification::new(
+                    "notifications/tools/list_changed",
+                    None,
+                )));
+            }
+        }
+    }
+
+    /// The virtual endpoint served at `/mcp/{slug}`, if there is one.
+    pub fn virtual_endpoint(&self, slug: &str) -> Option<Arc<VirtualEndpoint>> {
+        self.virtual_endpoints
+            .read()
+            .expect("virtual endpoints lock")
+            .get(slug)
+            .cloned()
+    }
+
+    /// What backend `name` offers to a selection; `None` when no such backend is configured.
+    pub fn backend_tools(&self, name: &str) -> Option<BackendTools> {
+        let view = self.registry.view(name)?;
+        let tools = view
+            .tools
+            .plain
+            .iter()
+            .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        Some(BackendTools {
+            ready: view.snapshot.is_ready(),
+            tools,
+        })
+    }
+
+    /// The definition a virtual scope points at: the current one of its slug, if it is still the
+    /// same endpoint.
+    pub(crate) fn virtual_definition(&self, scope: &Scope) -> Option<Arc<VirtualEndpoint>> {
+        let Scope::Virtual { slug, endpoint_id } = scope else {
+            return None;
+        };
+        self.virtual_endpoint(slug)
+            .filter(|definition| definition.id == *endpoint_id)
+    }
+
+    /// Whether a session of `scope` shows tools of `backend` (to pass on its list changes).
+    pub(crate) fn virtual_uses(&self, scope: &Scope, backend: &str) -> bool {
+        self.virtual_definition(scope)
+            .is_some_and(|d| d.tools.iter().any(|t| t.visible && t.upstream == backend))
+    }
+
+    /// The items a virtual scope lists: its visible tools that their backends currently offer,
+    /// renamed and redescribed; nothing for other lists or other scopes.
+    pub(crate) fn virtual_listing(&self, scope: &Scope, kind: ListKind) -> Vec<Value> {
+        let Some(definition) = self.virtual_definition(scope) else {
+            return Vec::new();
+        };
+        if kind != ListKind::Tools {
+            return Vec::new();
+        }
+        definition
+            .tools
+            .iter()
+            .filter(|t| t.visible)
+            .filter_map(|t| {
+                let view = self.registry.view(&t.upstream)?;
+                let mut item = view
+                    .tools
+                    .plain
+                    .iter()
+                    .find(|item| item.get("name").and_then(Value::as_str) == Some(&t.tool))?
+                    .clone();
+                item["name"] = Value::String(t.exposed.clone());
+                if let Some(description) = &t.description {
+                    item["description"] = Value::String(description.clone());
+                }
+                Some(item)
+            })
+            .collect()
+    }
+
+    /// The backend and original name behind a tool name called on a virtual scope. Whatever the
+    /// endpoint does not show is an unknown tool, as if it did not exist.
+    pub(crate) fn resolve_virtual(
+        &self,
+        scope: &Scope,
+        exposed: &str,
+        kind: ListKind,
+    ) -> Result<(Arc<BackendView>, String), GatewayError> {
+        let unknown = || match kind {
+            ListKind::Prompts => GatewayError::UnknownPrompt(exposed.to_string()),
+            _ => GatewayError::UnknownTool(exposed.to_string()),
+        };
+        if kind != ListKind::Tools {
+            return Err(unknown());
+        }
+        let definition = self.virtual_definition(scope).ok_or_else(unknown)?;
+        let selected = definition
+            .tools
+            .iter()
+            .find(|t| t.visible && t.exposed == exposed)
+            .ok_or_else(unknown)?;
+        let view = self.registry.view(&selected.upstream).ok_or_else(unknown)?;
+        if !view.snapshot.is_ready() {
+            return Err(GatewayError::Unavailable {
+                server: view.name.to_string(),
+                reason: view.unavailable_reason(),
+            });
+        }
+        if !view.tools.contains(&selected.tool) {
+            return Err(unknown());
+        }
+        Ok((view, selected.tool.clone()))
+    }
+}
