@@ -4,9 +4,12 @@
 //! - [`access`]: [`Principal`] (the tenant, user, role and scopes behind a token), [`Scopes`],
 //!   and [`TokenAuthenticator`], which checks bearer tokens against the store with a short-lived
 //!   cache; [`Authenticate`] is its object-safe face for the MCP edge.
-//! - [`state`]: [`AdminState`], what the admin handlers share (store, vault, authenticator).
+//! - [`state`]: [`AdminState`], what the admin handlers share (store, vault, authenticator,
+//!   endpoint catalog).
+//! - [`catalog`]: [`EndpointCatalog`], the gateway as the endpoint routes see it (reserved names,
+//!   the backends and tools a tenant may compose, change notification), implemented by the binary.
 //! - [`api`]: [`router`] (every route under `/api/v1`) and one file per resource: `me`,
-//!   `tenants`, `users`, `members`, `tokens`, `secrets`; `records` holds the JSON shapes of the
+//!   `tenants`, `users`, `members`, `tokens`, `secrets`, `endpoints`; `records` holds the JSON shapes of the
 //!   store's records.
 //! - [`auth`]: [`Caller`], the extractor that authenticates each request (401 before anything
 //!   else is looked at).
@@ -31,6 +34,7 @@
 pub mod access;
 pub mod api;
 pub mod auth;
+pub mod catalog;
 pub mod extract;
 mod guard;
 pub mod openapi;
@@ -42,6 +46,7 @@ mod validate;
 pub use access::{AccessError, Authenticate, Principal, Scopes, TokenAuthenticator};
 pub use api::router;
 pub use auth::Caller;
+pub use catalog::{EndpointCatalog, NoGateway, UpstreamTools};
 pub use openapi::openapi;
 pub use problem::{Problem, ProblemKind};
 pub use state::AdminState;

@@ -27,7 +27,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[openapi(
     info(
         title = "Toolport admin API",
-        description = "Tenants, users, members, API tokens and secrets of a Toolport gateway. \
+        description = "Tenants, users, members, API tokens, secrets and virtual endpoints of a \
+                       Toolport gateway. \
                        Every route needs `Authorization: Bearer tp_...` except this document. \
                        Errors are RFC 9457 problem details (`application/problem+json`). Lists \
                        take `?limit=` (1..=1000, default 100) and `?after=` (the previous page's \
@@ -56,6 +57,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         api::secrets::list_secrets,
         api::secrets::put_secret,
         api::secrets::delete_secret,
+        api::endpoints::list_endpoints,
+        api::endpoints::create_endpoint,
+        api::endpoints::get_endpoint,
+        api::endpoints::update_endpoint,
+        api::endpoints::delete_endpoint,
+        api::endpoints::set_endpoint_tools,
+        api::endpoints::put_endpoint_tool,
+        api::endpoints::remove_endpoint_tool,
     ),
     components(
         schemas(ProblemDetails),
@@ -84,6 +93,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         (
             name = "secrets",
             description = "A tenant's secrets: write-only values, readable metadata."
+        ),
+        (
+            name = "endpoints",
+            description = "A tenant's virtual MCP endpoints (/mcp/{slug}): chosen tools of the \
+                           gateway's backends, renamed and redescribed."
         ),
     )
 )]
@@ -262,6 +276,31 @@ mod tests {
         assert_eq!(
             schema_property(&doc, "SecretValue", "value")["maxLength"],
             validate::SECRET_VALUE_MAX
+        );
+        assert_eq!(
+            pattern("NewEndpointRequest", "slug"),
+            validate::SLUG_PATTERN
+        );
+        assert_eq!(
+            pattern("ToolSelection", "name"),
+            validate::TOOL_NAME_PATTERN
+        );
+        assert_eq!(
+            pattern("ToolSelection", "upstream"),
+            validate::LABEL_PATTERN
+        );
+        assert_eq!(pattern("ToolSelection", "tool"), validate::LABEL_PATTERN);
+        assert_eq!(
+            schema_property(&doc, "ToolSelection", "description")["maxLength"],
+            validate::TOOL_DESCRIPTION_MAX
+        );
+        assert_eq!(
+            schema_property(&doc, "NewEndpointRequest", "description")["maxLength"],
+            validate::ENDPOINT_DESCRIPTION_MAX
+        );
+        assert_eq!(
+            schema_property(&doc, "ToolSelectionList", "tools")["maxItems"],
+            validate::ENDPOINT_TOOLS_MAX
         );
         for method in ["put", "delete"] {
             let params =

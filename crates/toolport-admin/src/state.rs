@@ -1,4 +1,5 @@
-//! [`AdminState`]: what every admin API handler shares (the store, the vault, the authenticator).
+//! [`AdminState`]: what every admin API handler shares (the store, the vault, the authenticator,
+//! and the gateway's [`EndpointCatalog`]).
 
 use std::sync::Arc;
 
@@ -6,20 +7,34 @@ use toolport_store::Store;
 use toolport_vault::Vault;
 
 use crate::access::TokenAuthenticator;
+use crate::catalog::{EndpointCatalog, NoGateway};
 
-/// The admin API's shared state. Cheap to clone (three `Arc`s).
+/// The admin API's shared state. Cheap to clone (four `Arc`s).
 pub struct AdminState<S> {
     pub(crate) store: Arc<S>,
     pub(crate) vault: Arc<Vault>,
     pub(crate) auth: Arc<TokenAuthenticator<S>>,
+    pub(crate) catalog: Arc<dyn EndpointCatalog>,
 }
 
 impl<S: Store + 'static> AdminState<S> {
     /// The state over `store`, sealing secrets with `vault` and checking tokens with `auth`
     /// (which must be the authenticator the MCP edge uses, so that revocations through this API
     /// reach it at once).
+    /// Endpoints are managed without a gateway ([`NoGateway`]) until
+    /// [`AdminState::with_endpoint_catalog`] gives one.
     pub fn new(store: Arc<S>, vault: Arc<Vault>, auth: Arc<TokenAuthenticator<S>>) -> Self {
-        Self { store, vault, auth }
+        Self {
+            store,
+            vault,
+            auth,
+            catalog: Arc::new(NoGateway),
+        }
+    }
+
+    /// The same state, validating endpoints against `catalog` and telling it of their changes.
+    pub fn with_endpoint_catalog(self, catalog: Arc<dyn EndpointCatalog>) -> Self {
+        Self { catalog, ..self }
     }
 }
 
@@ -29,6 +44,7 @@ impl<S> Clone for AdminState<S> {
             store: Arc::clone(&self.store),
             vault: Arc::clone(&self.vault),
             auth: Arc::clone(&self.auth),
+            catalog: Arc::clone(&self.catalog),
         }
     }
 }

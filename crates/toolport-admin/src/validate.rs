@@ -17,6 +17,20 @@ pub const EMAIL_PATTERN: &str = "^[^\\x00-\\x20\\x7F]+$";
 /// `pattern` of a display name or label: no control characters.
 pub const LABEL_PATTERN: &str = "^[^\\x00-\\x1F\\x7F]+$";
 
+/// `pattern` of a virtual endpoint's slug (a URL path segment).
+pub const SLUG_PATTERN: &str = "^[a-z0-9][a-z0-9_-]{0,62}$";
+/// `pattern` of a tool's exposed name: what the clients people use accept.
+pub const TOOL_NAME_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+
+/// Longest endpoint description, in characters.
+pub const ENDPOINT_DESCRIPTION_MAX: usize = 1024;
+/// Longest tool description override, in characters.
+pub const TOOL_DESCRIPTION_MAX: usize = 8192;
+/// Longest backend name or backend tool name, in characters.
+pub const REFERENCE_MAX: usize = 128;
+/// Most tools one endpoint selects.
+pub const ENDPOINT_TOOLS_MAX: usize = 1000;
+
 /// Longest email, in characters.
 pub const EMAIL_MAX: usize = 254;
 /// Longest user display name, in characters.
@@ -96,6 +110,46 @@ pub fn label(field: &str, value: &str, max: usize) -> Result<(), Problem> {
     })
 }
 
+/// A virtual endpoint's slug: a lower-case letter or digit, then up to 62 lower-case letters,
+/// digits, `_` or `-`.
+pub fn slug(slug: &str) -> Result<(), Problem> {
+    let ok = (1..=63).contains(&slug.len())
+        && slug.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'));
+    ok.then_some(()).ok_or_else(|| {
+        Problem::invalid(format!(
+            "`slug` must be 1 to 63 lower-case letters, digits, `_` or `-`, starting with a letter \
+             or digit (pattern {SLUG_PATTERN}); it becomes the path /mcp/SLUG"
+        ))
+    })
+}
+
+/// A tool's exposed name `field`: 1 to 64 letters, digits, `_` or `-`.
+pub fn tool_name(field: &str, name: &str) -> Result<(), Problem> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+    ok.then_some(()).ok_or_else(|| {
+        Problem::invalid(format!(
+            "`{field}` must be 1 to 64 letters, digits, `_` or `-` (pattern {TOOL_NAME_PATTERN}), \
+             the tool names MCP clients accept; got {name:?}"
+        ))
+    })
+}
+
+/// A text `field` of at most `max` characters (empty allowed).
+pub fn text(field: &str, value: &str, max: usize) -> Result<(), Problem> {
+    let count = value.chars().count();
+    (count <= max).then_some(()).ok_or_else(|| {
+        Problem::invalid(format!(
+            "`{field}` must be at most {max} characters, got {count}"
+        ))
+    })
+}
+
 /// Scope names: known ones ([`crate::Scopes::validate`]), endpoint names of 1 to 128 letters,
 /// digits, `_`, `.` or `-`, between 1 and [`SCOPES_MAX`] of them.
 pub fn scopes(scopes: &[String]) -> Result<(), Problem> {
@@ -137,6 +191,16 @@ mod tests {
         label("name", "Ada Lovelace", 10).unwrap_err();
         label("name", "Ada Lovelace", 20).unwrap();
         assert!(label("name", "a\nb", 20).is_err());
+        slug("dev-tools_2").unwrap();
+        for bad in ["", "-dev", "Dev", "dev.tools", "dev tools", &"a".repeat(64)] {
+            assert!(slug(bad).is_err(), "{bad}");
+        }
+        tool_name("name", "search-Repos_2").unwrap();
+        for bad in ["", "a.b", "a b", &"a".repeat(65)] {
+            assert!(tool_name("name", bad).is_err(), "{bad}");
+        }
+        text("description", "", 3).unwrap();
+        assert!(text("description", "four", 3).is_err());
         scopes(&["mcp:github".into(), "admin".into()]).unwrap();
         let err = scopes(&["mcp:git hub".into()]).unwrap_err();
         assert!(err.detail().contains("mcp:git hub"));

@@ -16,6 +16,7 @@ fn sample_path(template: &str) -> String {
             ("user", "u1"),
             ("id", "t1"),
             ("name", "s1"),
+            ("slug", "e1"),
         ],
     )
 }

@@ -39,6 +39,34 @@ fn tenant_routes(fx: &Fixture) -> Vec<(&'static str, &'static str, Option<Value>
             Some(json!({"value": "overwrite"})),
         ),
         ("DELETE", "/api/v1/tenants/{tenant}/secrets/{name}", None),
+        ("GET", "/api/v1/tenants/{tenant}/endpoints", None),
+        (
+            "POST",
+            "/api/v1/tenants/{tenant}/endpoints",
+            Some(json!({"slug": "b-made"})),
+        ),
+        ("GET", "/api/v1/tenants/{tenant}/endpoints/{slug}", None),
+        (
+            "PATCH",
+            "/api/v1/tenants/{tenant}/endpoints/{slug}",
+            Some(json!({"description": "taken"})),
+        ),
+        ("DELETE", "/api/v1/tenants/{tenant}/endpoints/{slug}", None),
+        (
+            "PUT",
+            "/api/v1/tenants/{tenant}/endpoints/{slug}/tools",
+            Some(json!({"tools": []})),
+        ),
+        (
+            "PUT",
+            "/api/v1/tenants/{tenant}/endpoints/{slug}/tools/{name}",
+            Some(json!({"upstream": "files", "tool": "write_file"})),
+        ),
+        (
+            "DELETE",
+            "/api/v1/tenants/{tenant}/endpoints/{slug}/tools/{name}",
+            None,
+        ),
     ]
 }
 
@@ -50,7 +78,8 @@ async fn snapshot(fx: &Fixture) -> String {
     let tokens = fx.store.list_tokens(&fx.a.id, &all).await.unwrap();
     let secrets = fx.store.list_secrets(&fx.a.id, &all).await.unwrap();
     let sealed = fx.store.sealed_secret(&fx.a.id, "A_SECRET").await.unwrap();
-    format!("{tenant:?}\n{members:?}\n{tokens:?}\n{secrets:?}\n{sealed:?}")
+    let endpoints = fx.store.list_endpoints(&fx.a.id, &all).await.unwrap();
+    format!("{tenant:?}\n{members:?}\n{tokens:?}\n{secrets:?}\n{sealed:?}\n{endpoints:?}")
 }
 
 #[tokio::test]
@@ -61,14 +90,25 @@ async fn another_tenant_is_answered_like_a_missing_one() {
         .put_secret(&fx.a.id, "A_SECRET", &sealed)
         .await
         .unwrap();
+    // An endpoint of A whose tool has the secret's name, so `{name}` is a record either way.
+    fx.call(
+        "POST",
+        "/api/v1/tenants/acme/endpoints",
+        Some(&fx.operator.token),
+        Some(json!({"slug": "a-tools",
+                    "tools": [{"upstream": "files", "tool": "read_file", "name": "A_SECRET"}]})),
+    )
+    .await
+    .ok(201);
     let before = snapshot(&fx).await;
     let routes = tenant_routes(&fx);
-    assert_eq!(routes.len(), 13);
+    assert_eq!(routes.len(), 21);
 
     let records = [
         ("user", fx.a_member.user.id.as_str()),
         ("id", fx.a_member.token_id.as_str()),
         ("name", "A_SECRET"),
+        ("slug", "a-tools"),
     ];
     let missing_id = "7d0d4c5e-0000-4000-8000-000000000000";
     for caller in [&fx.b_admin, &fx.b_member, &fx.b_mcp] {

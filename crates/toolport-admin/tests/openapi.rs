@@ -57,7 +57,13 @@ async fn document_lists_exactly_the_served_routes() {
     for path in paths {
         let concrete = fill(
             path,
-            &[("tenant", "t"), ("user", "u"), ("id", "i"), ("name", "n")],
+            &[
+                ("tenant", "t"),
+                ("user", "u"),
+                ("id", "i"),
+                ("name", "n"),
+                ("slug", "s"),
+            ],
         );
         for method in METHODS {
             let listed = routes.contains(&(method.to_owned(), path.to_owned()));
@@ -668,6 +674,84 @@ async fn real_responses_match_the_document() {
         None,
     )
     .await;
+    let e = "/api/v1/tenants/{tenant}/endpoints";
+    let es = "/api/v1/tenants/{tenant}/endpoints/{slug}";
+    let et = "/api/v1/tenants/{tenant}/endpoints/{slug}/tools";
+    let etn = "/api/v1/tenants/{tenant}/endpoints/{slug}/tools/{name}";
+    let bravo = [("tenant", "bravo"), ("slug", "team"), ("name", "read")];
+    let selection = json!({"upstream": "files", "tool": "read_file", "description": "Reads."});
+    run(
+        "POST",
+        e,
+        &bravo,
+        Some(&admin),
+        Some(json!({"slug": "team", "tools": [selection.clone()]})),
+    )
+    .await;
+    run(
+        "POST",
+        e,
+        &bravo,
+        Some(&admin),
+        Some(json!({"slug": "team"})),
+    )
+    .await;
+    run(
+        "POST",
+        e,
+        &bravo,
+        Some(&admin),
+        Some(json!({"slug": "Bad"})),
+    )
+    .await;
+    run("POST", e, &bravo, Some(&member), Some(json!({"slug": "m"}))).await;
+    run("GET", e, &bravo, Some(&member), None).await;
+    run("GET", es, &bravo, Some(&member), None).await;
+    run(
+        "GET",
+        es,
+        &[("tenant", "bravo"), ("slug", "nope")],
+        Some(&admin),
+        None,
+    )
+    .await;
+    run(
+        "PATCH",
+        es,
+        &bravo,
+        Some(&admin),
+        Some(json!({"description": "d"})),
+    )
+    .await;
+    run(
+        "PATCH",
+        es,
+        &bravo,
+        Some(&admin),
+        Some(json!({"mode": "search"})),
+    )
+    .await;
+    run(
+        "PUT",
+        et,
+        &bravo,
+        Some(&admin),
+        Some(json!({"tools": [{"upstream": "files", "tool": "write_file"}]})),
+    )
+    .await;
+    run("PUT", etn, &bravo, Some(&admin), Some(selection.clone())).await;
+    run(
+        "PUT",
+        etn,
+        &bravo,
+        Some(&admin),
+        Some(json!({"upstream": "nowhere", "tool": "x"})),
+    )
+    .await;
+    run("DELETE", etn, &bravo, Some(&admin), None).await;
+    run("DELETE", etn, &bravo, Some(&admin), None).await;
+    run("DELETE", es, &bravo, Some(&admin), None).await;
+    run("DELETE", es, &bravo, Some(&admin), None).await;
     let seen = seen.into_inner();
 
     // Every route was seen succeeding at least once.

@@ -1,10 +1,12 @@
 //! The admin API's routes: [`router`] puts every handler of this module's files under `/api/v1`.
 //!
-//! One file per resource: [`me`], [`tenants`], [`users`], [`members`], [`tokens`], [`secrets`];
+//! One file per resource: [`me`], [`tenants`], [`users`], [`members`], [`tokens`], [`secrets`],
+//! [`endpoints`];
 //! [`records`] holds the JSON shapes of the store's records. Unknown paths under `/api/v1` are a
 //! problem+json 404 and a known path with another method a problem+json 405 (with `Allow`). The
 //! router sets no fallback of its own, so it merges into the server's router without clashing.
 
+pub mod endpoints;
 pub mod me;
 pub mod members;
 pub mod records;
@@ -65,6 +67,24 @@ pub fn router<S: Store + 'static>(state: AdminState<S>) -> Router {
         .route(
             "/api/v1/tenants/{tenant}/secrets/{name}",
             put(secrets::put_secret::<S>).delete(secrets::delete_secret::<S>),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/endpoints",
+            get(endpoints::list_endpoints::<S>).post(endpoints::create_endpoint::<S>),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/endpoints/{slug}",
+            get(endpoints::get_endpoint::<S>)
+                .patch(endpoints::update_endpoint::<S>)
+                .delete(endpoints::delete_endpoint::<S>),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/endpoints/{slug}/tools",
+            put(endpoints::set_endpoint_tools::<S>),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/endpoints/{slug}/tools/{name}",
+            put(endpoints::put_endpoint_tool::<S>).delete(endpoints::remove_endpoint_tool::<S>),
         )
         .method_not_allowed_fallback(method_not_allowed)
         .route("/api/v1", any(no_route))

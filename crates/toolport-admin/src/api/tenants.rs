@@ -182,6 +182,8 @@ pub(crate) async fn delete_tenant<S: Store + 'static>(
     }
     state.store.delete_tenant(&tenant.id).await?;
     state.auth.forget_all();
+    // Its endpoints went with it.
+    state.catalog.endpoints_changed().await;
     tracing::info!(
         tenant = %tenant.id, by = %caller.principal().token_id,
         "admin API: tenant deleted"

@@ -2,7 +2,10 @@
 //! router driven with `tower::ServiceExt::oneshot`, and the actors every test uses.
 #![allow(dead_code)]
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::body::Body;
@@ -10,7 +13,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tempfile::TempDir;
-use toolport_admin::{AdminState, TokenAuthenticator, router};
+use toolport_admin::{AdminState, EndpointCatalog, TokenAuthenticator, UpstreamTools, router};
 use toolport_store::{NewToken, Role, SqliteStore, Store, Tenant, User};
 use toolport_vault::{MasterKey, Vault};
 use tower::ServiceExt;
@@ -39,7 +42,58 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/tenants/{tenant}/secrets"),
     ("PUT", "/api/v1/tenants/{tenant}/secrets/{name}"),
     ("DELETE", "/api/v1/tenants/{tenant}/secrets/{name}"),
+    ("GET", "/api/v1/tenants/{tenant}/endpoints"),
+    ("POST", "/api/v1/tenants/{tenant}/endpoints"),
+    ("GET", "/api/v1/tenants/{tenant}/endpoints/{slug}"),
+    ("PATCH", "/api/v1/tenants/{tenant}/endpoints/{slug}"),
+    ("DELETE", "/api/v1/tenants/{tenant}/endpoints/{slug}"),
+    ("PUT", "/api/v1/tenants/{tenant}/endpoints/{slug}/tools"),
+    (
+        "PUT",
+        "/api/v1/tenants/{tenant}/endpoints/{slug}/tools/{name}",
+    ),
+    (
+        "DELETE",
+        "/api/v1/tenants/{tenant}/endpoints/{slug}/tools/{name}",
+    ),
 ];
+
+/// The gateway as the endpoint routes see it, in tests: `/mcp/github` is a configured server;
+/// backend `files` (ready, tools `read_file` and `write_file`) and `starting` (not up yet) are
+/// granted to every tenant, `acme-only` (ready, tool `ping`) to tenant `acme` only.
+#[derive(Debug, Default)]
+pub struct TestCatalog {
+    /// How many times the gateway was told that endpoints changed.
+    pub changes: AtomicUsize,
+}
+
+impl EndpointCatalog for TestCatalog {
+    fn reserved(&self, name: &str) -> Option<String> {
+        (name == "github")
+            .then(|| "/mcp/github is a server (or API) of the gateway's configuration file".into())
+    }
+
+    fn upstream_tools(&self, tenant: &Tenant, upstream: &str) -> Option<UpstreamTools> {
+        let ready = |tools: &[&str]| UpstreamTools {
+            ready: true,
+            tools: tools.iter().map(|t| (*t).to_owned()).collect(),
+        };
+        match upstream {
+            "files" => Some(ready(&["read_file", "write_file"])),
+            "starting" => Some(UpstreamTools {
+                ready: false,
+                tools: Vec::new(),
+            }),
+            "acme-only" if tenant.name == "acme" => Some(ready(&["ping"])),
+            _ => None,
+        }
+    }
+
+    fn endpoints_changed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        Box::pin(std::future::ready(()))
+    }
+}
 
 /// A user with a token.
 #[derive(Debug, Clone)]
@@ -55,6 +109,7 @@ pub struct Fixture {
     pub store: Arc<SqliteStore>,
     pub vault: Arc<Vault>,
     pub auth: Arc<TokenAuthenticator<SqliteStore>>,
+    pub catalog: Arc<TestCatalog>,
     pub app: Router,
     /// Tenant A (the operator's).
     pub a: Tenant,
@@ -133,11 +188,11 @@ impl Fixture {
         let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
         let vault = Arc::new(Vault::new(MasterKey::generate()));
         let auth = Arc::new(TokenAuthenticator::new(Arc::clone(&store)));
-        let app = router(AdminState::new(
-            Arc::clone(&store),
-            Arc::clone(&vault),
-            Arc::clone(&auth),
-        ));
+        let catalog = Arc::new(TestCatalog::default());
+        let app = router(
+            AdminState::new(Arc::clone(&store), Arc::clone(&vault), Arc::clone(&auth))
+                .with_endpoint_catalog(catalog.clone()),
+        );
         let a = store.create_tenant("acme", "pro").await.unwrap();
         let b = store.create_tenant("bravo", "free").await.unwrap();
         let operator = actor(
@@ -157,6 +212,7 @@ impl Fixture {
             store,
             vault,
             auth,
+            catalog,
             app,
             a,
             b,
