@@ -1,4 +1,4 @@
-//! The admin commands (`toolport tenant|user|member|token|secret …`): the admin REST API of a
+//! The admin commands (`toolport tenant|user|member|token|secret|endpoint …`): the admin REST API of a
 //! running gateway on the command line. Each prints the API's JSON answer; an error answer (RFC 9457
 //! problem details) becomes a one-line message and a non-zero exit.
 
@@ -122,6 +122,60 @@ pub enum SecretCommand {
     Delete { name: String },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum EndpointCommand {
+    /// List the tenant's virtual endpoints with their tools.
+    List,
+    /// Create a virtual endpoint, served at /mcp/SLUG (add tools with `endpoint tool add`).
+    Create {
+        /// Lower-case letters, digits, `_` and `-`.
+        slug: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// How it exposes its tools (only `tools` is served today).
+        #[arg(long, default_value = "tools")]
+        mode: String,
+    },
+    /// Show an endpoint with its tools.
+    Show { slug: String },
+    /// Change an endpoint's description or mode.
+    Update {
+        slug: String,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        mode: Option<String>,
+    },
+    /// Delete an endpoint; its sessions lose every tool at once.
+    Delete { slug: String },
+    /// Manage the tools an endpoint exposes.
+    #[command(subcommand)]
+    Tool(EndpointToolCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EndpointToolCommand {
+    /// Expose a backend's tool on the endpoint (or replace the tool of that name).
+    Add {
+        slug: String,
+        /// The backend: a server or API of the gateway's configuration.
+        upstream: String,
+        /// The backend's own name for the tool.
+        tool: String,
+        /// The name clients see (default: the backend's name).
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+        /// A description clients see instead of the backend's.
+        #[arg(long)]
+        description: Option<String>,
+        /// Keep it in the selection without listing it or letting clients call it.
+        #[arg(long)]
+        hidden: bool,
+    },
+    /// Remove a tool (by the name clients see) from the endpoint.
+    Remove { slug: String, name: String },
+}
+
 /// One admin command.
 #[derive(Debug)]
 pub enum AdminCommand {
@@ -130,6 +184,7 @@ pub enum AdminCommand {
     Member(MemberCommand),
     Token(TokenCommand),
     Secret(SecretCommand),
+    Endpoint(EndpointCommand),
 }
 
 /// Runs `command` against the gateway and prints the answer.
@@ -208,6 +263,10 @@ pub async fn run(connection: Connection, command: AdminCommand) -> anyhow::Resul
                 }
             }
         }
+        AdminCommand::Endpoint(c) => {
+            let t = api.tenant_path().await?;
+            endpoint(&api, &format!("{t}/endpoints"), c).await?
+        }
     };
     let mut out = std::io::stdout().lock();
     if !answer.is_null() {
@@ -239,6 +298,59 @@ async fn user(api: &Api, command: UserCommand) -> anyhow::Result<Value> {
                 .await
         }
         UserCommand::Delete { user } => api.send("DELETE", &format!("users/{user}"), None).await,
+    }
+}
+
+async fn endpoint(api: &Api, base: &str, command: EndpointCommand) -> anyhow::Result<Value> {
+    match command {
+        EndpointCommand::List => api.list(base).await,
+        EndpointCommand::Create {
+            slug,
+            description,
+            mode,
+        } => {
+            let body = json!({"slug": slug, "description": description, "mode": mode});
+            api.send("POST", base, Some(body)).await
+        }
+        EndpointCommand::Show { slug } => api.send("GET", &format!("{base}/{slug}"), None).await,
+        EndpointCommand::Update {
+            slug,
+            description,
+            mode,
+        } => {
+            let mut body = json!({});
+            if let Some(description) = description {
+                body["description"] = json!(description);
+            }
+            if let Some(mode) = mode {
+                body["mode"] = json!(mode);
+            }
+            api.send("PATCH", &format!("{base}/{slug}"), Some(body))
+                .await
+        }
+        EndpointCommand::Delete { slug } => {
+            api.send("DELETE", &format!("{base}/{slug}"), None).await
+        }
+        EndpointCommand::Tool(EndpointToolCommand::Add {
+            slug,
+            upstream,
+            tool,
+            name,
+            description,
+            hidden,
+        }) => {
+            let name = name.unwrap_or_else(|| tool.clone());
+            let mut body = json!({"upstream": upstream, "tool": tool, "visible": !hidden});
+            if let Some(description) = description {
+                body["description"] = json!(description);
+            }
+            api.send("PUT", &format!("{base}/{slug}/tools/{name}"), Some(body))
+                .await
+        }
+        EndpointCommand::Tool(EndpointToolCommand::Remove { slug, name }) => {
+            api.send("DELETE", &format!("{base}/{slug}/tools/{name}"), None)
+                .await
+        }
     }
 }
 

@@ -82,4 +82,6 @@ pub enum Command {
     Token(crate::admin_cli::AdminArgs<crate::admin_cli::TokenCommand>),
     /// Manage vault secrets (write-only values).
     Secret(crate::admin_cli::AdminArgs<crate::admin_cli::SecretCommand>),
+    /// Manage the tenant's virtual MCP endpoints (/mcp/SLUG) and their tools.
+    Endpoint(crate::admin_cli::AdminArgs<crate::admin_cli::EndpointCommand>),
 }

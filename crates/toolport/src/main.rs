@@ -5,6 +5,7 @@ mod call;
 mod cli;
 mod config;
 mod convert;
+mod endpoints;
 mod run;
 mod secrets;
 mod tenancy;

@@ -10,10 +10,12 @@ use toolport_admin::{AdminState, Authenticate};
 use toolport_gateway::config::McpAccess;
 use toolport_gateway::{Gateway, GatewayConfig};
 use toolport_server::AppState;
+use toolport_store::Store;
 
 use crate::admin_cli::{self, AdminCommand};
 use crate::cli::{Cli, Command, DataDirArg};
-use crate::config;
+use crate::config::{self, ConfigError};
+use crate::endpoints::{self, EndpointSync};
 use crate::secrets::ConfigSecrets;
 use crate::tenancy::{self, Tenancy};
 
@@ -35,6 +37,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Member(a) => admin_cli::run(a.connection, AdminCommand::Member(a.command)).await,
         Command::Token(a) => admin_cli::run(a.connection, AdminCommand::Token(a.command)).await,
         Command::Secret(a) => admin_cli::run(a.connection, AdminCommand::Secret(a.command)).await,
+        Command::Endpoint(a) => {
+            admin_cli::run(a.connection, AdminCommand::Endpoint(a.command)).await
+        }
         Command::Convert {
             source,
             format,
@@ -93,27 +98,57 @@ async fn load(path: &Path, tenancy: &Tenancy) -> anyhow::Result<Loaded> {
     Ok(Loaded { secrets, config })
 }
 
-/// Starts the gateway and keeps it in line with the file (and the secrets it uses) until
-/// shutdown.
+/// Starts the gateway with the tenants' virtual endpoints and keeps it in line with the file (and
+/// the secrets it uses) until shutdown. A file that names a server or endpoint like a virtual
+/// endpoint is refused: at start with an error, on reload with a log line.
 async fn start(
     path: &Path,
     tenancy: &Tenancy,
     loaded: Loaded,
     shutdown: &CancellationToken,
-) -> anyhow::Result<Arc<Gateway>> {
+) -> anyhow::Result<(Arc<Gateway>, Arc<EndpointSync>)> {
     let Loaded {
         secrets,
         config: initial,
     } = loaded;
+    let stored = tenancy
+        .store
+        .all_endpoints()
+        .await
+        .context("cannot read the virtual endpoints")?;
+    if let Some(message) = endpoints::clash(&initial, |name| {
+        stored
+            .iter()
+            .find(|e| e.slug == name)
+            .map(|e| e.tenant_id.clone())
+    }) {
+        anyhow::bail!("{}: {message}", path.display());
+    }
     let gateway = Gateway::start(initial.clone(), shutdown.child_token()).await;
+    gateway.set_virtual_endpoints(endpoints::served(stored));
+    let sync = Arc::new(EndpointSync::new(
+        gateway.clone(),
+        tenancy.store.clone(),
+        tenancy.admin_tenant.id.clone(),
+    ));
     let (tx, mut rx) = watch::channel(initial);
     let (rebuild_tx, rebuild_rx) = tokio::sync::mpsc::unbounded_channel();
     secrets
         .clone()
         .spawn_poller(tenancy.store.clone(), rebuild_tx, shutdown.clone());
     let file = path.to_path_buf();
-    let loader: config::watch::Loader =
-        Box::new(move || config::load(&file, &|name| secrets.lookup(name)));
+    let serving = gateway.clone();
+    let loader: config::watch::Loader = Box::new(move || {
+        let config = config::load(&file, &|name| secrets.lookup(name))?;
+        let owner_of = |name: &str| serving.virtual_endpoint(name).map(|e| e.tenant_id.clone());
+        match endpoints::clash(&config, owner_of) {
+            Some(message) => Err(ConfigError::Clash {
+                path: file.clone(),
+                message,
+            }),
+            None => Ok(config),
+        }
+    });
     config::watch::spawn(path.to_path_buf(), loader, rebuild_rx, tx, shutdown.clone())
         .with_context(|| format!("cannot watch {} for changes", path.display()))?;
     let g = gateway.clone();
@@ -134,7 +169,7 @@ async fn start(
             g.apply(next).await;
         }
     });
-    Ok(gateway)
+    Ok((gateway, sync))
 }
 
 async fn serve(
@@ -156,7 +191,7 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
-    let gateway = start(path, &tenancy, loaded, &shutdown).await?;
+    let (gateway, endpoint_sync) = start(path, &tenancy, loaded, &shutdown).await?;
     match config.http.mcp_access {
         McpAccess::Token => tracing::info!(
             "toolport listening on http://{bound}/mcp ({} servers); MCP and admin routes need an API token",
@@ -167,7 +202,7 @@ async fn serve(
             config.servers.len()
         ),
     }
-    let admin = admin_api(&tenancy);
+    let admin = admin_api(&tenancy, endpoint_sync);
     let auth: Arc<dyn Authenticate> = tenancy.auth.clone();
     toolport_server::serve(
         listener,
@@ -183,20 +218,23 @@ async fn serve(
 }
 
 /// The admin REST API at /api/v1, sharing the MCP edge's authenticator (a revocation through the
-/// API stops the token on the MCP routes at once).
-fn admin_api(tenancy: &Tenancy) -> axum::Router {
-    toolport_admin::router(AdminState::new(
-        tenancy.store.clone(),
-        tenancy.vault.clone(),
-        tenancy.auth.clone(),
-    ))
+/// API stops the token on the MCP routes at once) and managing endpoints in the running gateway.
+fn admin_api(tenancy: &Tenancy, endpoints: Arc<EndpointSync>) -> axum::Router {
+    toolport_admin::router(
+        AdminState::new(
+            tenancy.store.clone(),
+            tenancy.vault.clone(),
+            tenancy.auth.clone(),
+        )
+        .with_endpoint_catalog(endpoints),
+    )
 }
 
 async fn stdio(path: &Path, data: DataDirArg) -> anyhow::Result<()> {
     let shutdown = shutdown_on_signals();
     let tenancy = tenancy::open(&tenancy::data_dir(data.dir)?).await?;
     let loaded = load(path, &tenancy).await?;
-    let gateway = start(path, &tenancy, loaded, &shutdown).await?;
+    let (gateway, _) = start(path, &tenancy, loaded, &shutdown).await?;
     // Desktop clients list tools as soon as they have spawned us: answer with the full catalog.
     gateway.settle(STDIO_SETTLE).await;
     toolport_server::stdio::serve(

@@ -37,6 +37,9 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
+    /// A name the file uses under `/mcp/` is a tenant's virtual endpoint.
+    #[error("{path}: {message}")]
+    Clash { path: PathBuf, message: String },
 }
 
 pub use interpolate::SecretLookup;
