@@ -4,16 +4,23 @@
 //! a session on a virtual endpoint names its definition by slug *and* id, so that a slug deleted
 //! and taken again (by the same or another tenant) never hands an old session the new tools.
 //!
-//! A virtual endpoint lists exactly its visible selected tools, with the input schema and the
-//! rest of the backend's current catalog entry; anything else is an unknown tool, exactly like a
-//! tool that does not exist. It has no prompts or resources, and receives none of its backends'
-//! broadcast notifications (logs, resource updates): only what relates to its own requests.
+//! In the `tools` mode a virtual endpoint lists exactly its visible selected tools, with the input
+//! schema and the rest of the backend's current catalog entry. In the `dispatch` and `search` modes
+//! it lists the meta-tools Toolport builds for large APIs (`toolport_import::modes`) instead, named
+//! after the slug, answered here over the same selected tools; `call_operation` becomes a call of
+//! the chosen tool, which goes the way of every call. Anything else is an unknown tool, exactly
+//! like a tool that does not exist. An endpoint has no prompts or resources, and receives none of
+//! its backends' broadcast notifications (logs, resource updates): only what relates to its own
+//! requests.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use serde_json::Value;
-use toolport_protocol::{Message, Notification};
+use serde_json::{Value, json};
+use toolport_import::modes::{Operation, dispatch, prefix, resolve_call, search};
+use toolport_import::{JsonText, McpTool, Mode, OperationInfo, ToolAnnotations};
+use toolport_protocol::{Message, Notification, Request};
+use toolport_upstream::api::{json_result, text_result};
 
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
@@ -30,6 +37,8 @@ pub struct VirtualEndpoint {
     pub tenant_id: String,
     /// The URL path segment.
     pub slug: String,
+    /// How the selected tools are exposed.
+    pub mode: Mode,
     /// The selected tools, in listing order.
     pub tools: Vec<VirtualTool>,
 }
@@ -61,6 +70,59 @@ pub struct BackendTools {
 
 /// The definitions, by slug.
 pub(crate) type VirtualMap = HashMap<String, Arc<VirtualEndpoint>>;
+
+/// A selected tool as an operation of the dispatch and search meta-tools: its exposed tool, and
+/// its backend and original name as the operation's path and tag.
+struct SelectedOperation {
+    tool: McpTool,
+    info: OperationInfo,
+}
+
+impl Operation for SelectedOperation {
+    fn tool(&self) -> &McpTool {
+        &self.tool
+    }
+
+    fn info(&self) -> &OperationInfo {
+        &self.info
+    }
+}
+
+impl SelectedOperation {
+    fn of(selected: &VirtualTool, item: &Value) -> Self {
+        let text = |key: &str| item.get(key).and_then(Value::as_str).map(str::to_owned);
+        Self {
+            tool: McpTool {
+                name: selected.exposed.clone(),
+                title: text("title"),
+                description: text("description"),
+                input_schema: JsonText::from_value(
+                    item.get("inputSchema")
+                        .unwrap_or(&json!({"type": "object"})),
+                ),
+                output_schema: item.get("outputSchema").map(JsonText::from_value),
+                annotations: ToolAnnotations::default(),
+            },
+            info: OperationInfo {
+                id: Some(selected.tool.clone()),
+                method: "MCP".into(),
+                path: format!("{}/{}", selected.upstream, selected.tool),
+                tags: vec![selected.upstream.clone()],
+                summary: None,
+                deprecated: false,
+                pointer: String::new(),
+            },
+        }
+    }
+}
+
+/// What a `tools/call` on a virtual scope becomes.
+pub(crate) enum MetaCall {
+    /// A meta-tool answered here.
+    Answered(Value),
+    /// A call to route like any other (possibly rewritten from `call_operation`).
+    Forward(Request),
+}
 
 impl Gateway {
     /// Replaces every virtual endpoint definition at once. Initialized sessions of each slug whose
@@ -146,15 +208,9 @@ impl Gateway {
             .is_some_and(|d| d.tools.iter().any(|t| t.visible && t.upstream == backend))
     }
 
-    /// The items a virtual scope lists: its visible tools that their backends currently offer,
-    /// renamed and redescribed; nothing for other lists or other scopes.
-    pub(crate) fn virtual_listing(&self, scope: &Scope, kind: ListKind) -> Vec<Value> {
-        let Some(definition) = self.virtual_definition(scope) else {
-            return Vec::new();
-        };
-        if kind != ListKind::Tools {
-            return Vec::new();
-        }
+    /// The visible selected tools their backends currently offer, each with its catalog entry
+    /// renamed and redescribed.
+    fn offered<'d>(&self, definition: &'d VirtualEndpoint) -> Vec<(&'d VirtualTool, Value)> {
         definition
             .tools
             .iter()
@@ -171,9 +227,121 @@ impl Gateway {
                 if let Some(description) = &t.description {
                     item["description"] = Value::String(description.clone());
                 }
-                Some(item)
+                Some((t, item))
             })
             .collect()
+    }
+
+    /// The items a virtual scope lists: its offered tools in the `tools` mode, the meta-tools of
+    /// its mode otherwise; nothing for other lists or other scopes.
+    pub(crate) fn virtual_listing(&self, scope: &Scope, kind: ListKind) -> Vec<Value> {
+        let Some(definition) = self.virtual_definition(scope) else {
+            return Vec::new();
+        };
+        if kind != ListKind::Tools {
+            return Vec::new();
+        }
+        let meta = match definition.mode {
+            Mode::Tools => {
+                return self
+                    .offered(&definition)
+                    .into_iter()
+                    .map(|(_, item)| item)
+                    .collect();
+            }
+            Mode::Dispatch => dispatch::meta_tools(&definition.slug, None),
+            Mode::Search => search::meta_tools(&definition.slug, None),
+        };
+        meta.iter()
+            .filter_map(|t| serde_json::to_value(t).ok())
+            .collect()
+    }
+
+    /// A `tools/call` on a virtual scope in the `dispatch` or `search` mode: its meta-tools are
+    /// answered here over the offered tools, and `call_operation` becomes a call of the chosen
+    /// tool. Everything else is routed as it is.
+    pub(crate) fn virtual_meta_call(
+        &self,
+        scope: &Scope,
+        request: Request,
+    ) -> Result<MetaCall, GatewayError> {
+        let Some(definition) = self
+            .virtual_definition(scope)
+            .filter(|d| d.mode != Mode::Tools)
+        else {
+            return Ok(MetaCall::Forward(request));
+        };
+        let name = request
+            .str_param("name")
+            .map_err(|e| GatewayError::InvalidParams(e.message))?;
+        let slug_prefix = prefix(&definition.slug);
+        let Some(meta) = name
+            .strip_prefix(slug_prefix.as_str())
+            .and_then(|rest| rest.strip_prefix("__"))
+            .map(str::to_owned)
+        else {
+            return Ok(MetaCall::Forward(request));
+        };
+        let arguments = request
+            .params
+            .as_ref()
+            .and_then(|p| p.get("arguments"))
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        let text = |key: &str| arguments.get(key).and_then(Value::as_str);
+        let number = |key: &str, default: usize| {
+            arguments
+                .get(key)
+                .and_then(Value::as_u64)
+                .map_or(default, |n| usize::try_from(n).unwrap_or(usize::MAX))
+        };
+        let ops: Vec<SelectedOperation> = self
+            .offered(&definition)
+            .iter()
+            .map(|(selected, item)| SelectedOperation::of(selected, item))
+            .collect();
+        let answer = match (definition.mode, meta.as_str()) {
+            (Mode::Dispatch, "list_operations") => json_result(dispatch::list_operations(
+                &ops,
+                text("query"),
+                text("tag"),
+                number("offset", 0),
+                number("limit", dispatch::DEFAULT_LIMIT),
+            )),
+            (Mode::Dispatch, "describe_operation") => {
+                let wanted = text("operation").unwrap_or_default();
+                match dispatch::describe_operation(&ops, wanted) {
+                    Some(described) => json_result(described),
+                    None => text_result(
+                        format!(
+                            "no operation named `{wanted}`; list the operations to find its exact name"
+                        ),
+                        true,
+                    ),
+                }
+            }
+            (Mode::Search, "search_operations") => {
+                let index = search::SearchIndex::new(&ops);
+                json_result(search::search_operations(
+                    &ops,
+                    &index,
+                    text("query").unwrap_or_default(),
+                    number("limit", 5),
+                ))
+            }
+            (_, "call_operation") => match resolve_call(&ops, &arguments) {
+                Ok((chosen, chosen_arguments)) => {
+                    let mut request = request;
+                    let params = request.params.get_or_insert_with(|| json!({}));
+                    params["name"] = Value::String(chosen.tool.name.clone());
+                    params["arguments"] = chosen_arguments;
+                    return Ok(MetaCall::Forward(request));
+                }
+                Err(message) => text_result(message, true),
+            },
+            _ => return Ok(MetaCall::Forward(request)),
+        };
+        Ok(MetaCall::Answered(answer))
     }
 
     /// The backend and original name behind a tool name called on a virtual scope. Whatever the

@@ -197,18 +197,19 @@ fn dispatch_and_search_modes_answer_from_the_conversion() {
     for t in &tools {
         common::check_schema(&t.input_schema.value()).unwrap_or_else(|e| panic!("{}: {e}", t.name));
     }
-    let listed = dispatch::list_operations(&conv, Some("issue comment"), Some("issues"), 0, 5);
+    let listed =
+        dispatch::list_operations(&conv.tools, Some("issue comment"), Some("issues"), 0, 5);
     assert!(listed["total"].as_u64().is_some_and(|n| n > 3), "{listed}");
     let first = listed["operations"][0]["name"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let described = dispatch::describe_operation(&conv, &first).unwrap_or_default();
+    let described = dispatch::describe_operation(&conv.tools, &first).unwrap_or_default();
     assert_eq!(described["inputSchema"]["type"], "object");
-    assert!(dispatch::describe_operation(&conv, "no-such-op").is_none());
+    assert!(dispatch::describe_operation(&conv.tools, "no-such-op").is_none());
 
-    let index = search::SearchIndex::new(&conv);
-    let found = search::search_operations(&conv, &index, "create an issue", 5);
+    let index = search::SearchIndex::new(&conv.tools);
+    let found = search::search_operations(&conv.tools, &index, "create an issue", 5);
     let top: Vec<&str> = found["results"]
         .as_array()
         .into_iter()
@@ -216,10 +217,10 @@ fn dispatch_and_search_modes_answer_from_the_conversion() {
         .filter_map(|r| r["name"].as_str())
         .collect();
     assert!(top.contains(&"issues_create"), "{top:?}");
-    let (tool, args) = resolve_call(&conv, &json!({"operation": "issues_create", "arguments": {"owner": "o", "repo": "r", "title": "t"}})).unwrap_or_else(|e| panic!("{e}"));
+    let (tool, args) = resolve_call(&conv.tools, &json!({"operation": "issues_create", "arguments": {"owner": "o", "repo": "r", "title": "t"}})).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(tool.operation.path, "/repos/{owner}/{repo}/issues");
     assert_eq!(args["title"], "t");
-    assert!(resolve_call(&conv, &json!({"operation": "nope"})).is_err());
+    assert!(resolve_call(&conv.tools, &json!({"operation": "nope"})).is_err());
 
     let search_mode = Conversion {
         mode: Mode::Search,

@@ -132,7 +132,7 @@ pub enum EndpointCommand {
         slug: String,
         #[arg(long, default_value = "")]
         description: String,
-        /// How it exposes its tools (only `tools` is served today).
+        /// How it exposes its tools: tools, dispatch or search.
         #[arg(long, default_value = "tools")]
         mode: String,
     },

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use toolport_admin::{EndpointCatalog, UpstreamTools};
 use toolport_gateway::{Gateway, GatewayConfig, VirtualEndpoint, VirtualTool};
+use toolport_import::Mode;
 use toolport_store::{Endpoint, EndpointMode, SqliteStore, Store, StoreError, Tenant};
 
 /// Keeps the gateway's virtual endpoints in line with the store.
@@ -80,26 +81,19 @@ impl EndpointCatalog for EndpointSync {
     }
 }
 
-/// The gateway's form of stored endpoints. Only the `tools` mode is served (the admin API refuses
-/// the others); an endpoint stored with another mode by a newer build is left out.
+/// The gateway's form of stored endpoints.
 pub fn served(stored: Vec<Endpoint>) -> Vec<VirtualEndpoint> {
     stored
         .into_iter()
-        .filter(|e| {
-            let tools = e.mode == EndpointMode::Tools;
-            if !tools {
-                tracing::warn!(
-                    endpoint = %e.slug,
-                    "virtual endpoint in mode {} is not served (only \"tools\" is)",
-                    e.mode
-                );
-            }
-            tools
-        })
         .map(|e| VirtualEndpoint {
             id: e.id,
             tenant_id: e.tenant_id,
             slug: e.slug,
+            mode: match e.mode {
+                EndpointMode::Tools => Mode::Tools,
+                EndpointMode::Dispatch => Mode::Dispatch,
+                EndpointMode::Search => Mode::Search,
+            },
             tools: e
                 .tools
                 .into_iter()

@@ -14,12 +14,14 @@ use serde_json::{Value, json};
 use support::process::{ADMIN_TOKEN, Gateway, cli, cli_output, fixture_server, initialize};
 use support::{Client, TestGateway, config, fixture_stdio, server};
 use toolport_gateway::{VirtualEndpoint, VirtualTool};
+use toolport_import::Mode;
 
 fn endpoint(slug: &str, id: &str, tools: &[(&str, &str)]) -> VirtualEndpoint {
     VirtualEndpoint {
         id: id.into(),
         tenant_id: "t".into(),
         slug: slug.into(),
+        mode: Mode::Tools,
         tools: tools
             .iter()
             .map(|(exposed, tool)| VirtualTool {
@@ -370,4 +372,88 @@ async fn names_clashing_with_the_configuration_are_refused() {
             && stderr.contains("toolport endpoint delete ops"),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn dispatch_and_search_modes_serve_the_selection_through_meta_tools() {
+    let gw = TestGateway::start(config(vec![server("fx", fixture_stdio(&[]))])).await;
+    gw.ready().await;
+    let mut dispatch = endpoint("ops", "id-d", &[("say", "echo"), ("plus", "add")]);
+    dispatch.mode = Mode::Dispatch;
+    let mut search = endpoint("find", "id-s", &[("say", "echo")]);
+    search.mode = Mode::Search;
+    gw.gateway.set_virtual_endpoints(vec![dispatch, search]);
+
+    let ops = Client::connect(format!("{}/mcp/ops", gw.base), "2025-11-25").await;
+    assert_eq!(
+        ops.tool_names().await,
+        [
+            "ops__list_operations",
+            "ops__describe_operation",
+            "ops__call_operation"
+        ]
+    );
+    let listed = ops.call(1, "ops__list_operations", json!({})).await;
+    let names: Vec<&str> = listed["structuredContent"]["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["say", "plus"]);
+    let described = ops
+        .call(2, "ops__describe_operation", json!({"operation": "plus"}))
+        .await;
+    assert_eq!(described["structuredContent"]["path"], "fx/add");
+    assert_eq!(
+        described["structuredContent"]["inputSchema"]["required"],
+        json!(["a", "b"])
+    );
+    let called = ops
+        .call(
+            3,
+            "ops__call_operation",
+            json!({"operation": "say", "arguments": {"text": "via dispatch"}}),
+        )
+        .await;
+    assert_eq!(called["content"][0]["text"], "via dispatch");
+    let unselected = ops
+        .call(4, "ops__call_operation", json!({"operation": "echo"}))
+        .await;
+    assert_eq!(unselected["isError"], true, "{unselected}");
+
+    let find = Client::connect(format!("{}/mcp/find", gw.base), "2025-11-25").await;
+    assert_eq!(
+        find.tool_names().await,
+        ["find__search_operations", "find__call_operation"]
+    );
+    let found = find
+        .call(
+            5,
+            "find__search_operations",
+            json!({"query": "returns text"}),
+        )
+        .await;
+    assert_eq!(found["structuredContent"]["results"][0]["name"], "say");
+    let called = find
+        .call(
+            6,
+            "find__call_operation",
+            json!({"operation": "say", "arguments": {"text": "found"}}),
+        )
+        .await;
+    assert_eq!(called["content"][0]["text"], "found");
+    let reply = find
+        .request(
+            7,
+            "tools/call",
+            json!({"name": "find__list_operations", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(
+        reply.error(7)["code"],
+        -32602,
+        "no such meta-tool in search mode"
+    );
+    gw.stop().await;
 }

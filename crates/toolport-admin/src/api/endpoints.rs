@@ -7,9 +7,8 @@
 //! [`EndpointCatalog`](crate::EndpointCatalog): the backend must exist and be granted to the
 //! tenant (otherwise 422, the same answer for both), and, when the backend is up, list the tool.
 //! A backend that is not up yet cannot say what it has: its selections are accepted unchecked and
-//! the tool appears on the endpoint once the backend offers it. Only the `tools` mode is served;
-//! `dispatch` and `search` are refused with 422. After every change the gateway is told, and
-//! serves the new definition before the response is sent.
+//! the tool appears on the endpoint once the backend offers it. After every change the gateway is
+//! told, and serves the new definition before the response is sent.
 
 use axum::Json;
 use axum::extract::State;
@@ -32,11 +31,13 @@ use crate::validate;
 #[serde(rename_all = "lowercase")]
 #[schema(as = EndpointMode)]
 pub enum ModeName {
-    /// Each selected tool as a tool of its own (the only mode served today).
+    /// Each selected tool as a tool of its own.
     Tools,
-    /// List, describe and call meta-tools over the selection (not available yet: refused).
+    /// `{slug}__list_operations`, `{slug}__describe_operation` and `{slug}__call_operation` over
+    /// the selected tools.
     Dispatch,
-    /// Search and call meta-tools over the selection (not available yet: refused).
+    /// `{slug}__search_operations` (ranked search) and `{slug}__call_operation` over the selected
+    /// tools.
     Search,
 }
 
@@ -170,7 +171,7 @@ pub struct NewEndpointRequest {
     /// What it is for (default empty).
     #[schema(max_length = 1024)]
     pub description: Option<String>,
-    /// How it exposes its tools (default `tools`, the only mode served today).
+    /// How it exposes its tools (default `tools`).
     pub mode: Option<ModeName>,
     /// Its tools (default none); names must be distinct.
     #[schema(max_items = 1000)]
@@ -184,7 +185,7 @@ pub struct EndpointPatch {
     /// A new description.
     #[schema(max_length = 1024)]
     pub description: Option<String>,
-    /// A new mode (only `tools` is served today).
+    /// A new mode.
     pub mode: Option<ModeName>,
 }
 
@@ -195,18 +196,6 @@ pub struct ToolSelectionList {
     /// The tools; names must be distinct.
     #[schema(max_items = 1000)]
     pub tools: Vec<ToolSelection>,
-}
-
-/// 422 unless the mode is served.
-fn served_mode(mode: Option<ModeName>) -> Result<Option<EndpointMode>, Problem> {
-    match mode {
-        None => Ok(None),
-        Some(ModeName::Tools) => Ok(Some(EndpointMode::Tools)),
-        Some(other) => Err(Problem::invalid(format!(
-            "`mode` {:?} is not available for virtual endpoints yet; use \"tools\"",
-            EndpointMode::from(other).as_str()
-        ))),
-    }
 }
 
 impl From<ModeName> for EndpointMode {
@@ -393,7 +382,7 @@ pub(crate) async fn create_endpoint<S: Store + 'static>(
         &description,
         validate::ENDPOINT_DESCRIPTION_MAX,
     )?;
-    let mode = served_mode(body.mode)?.unwrap_or(EndpointMode::Tools);
+    let mode = body.mode.map_or(EndpointMode::Tools, EndpointMode::from);
     let tools = checked_tools(&state, &tenant, body.tools.unwrap_or_default())?;
     if let Some(clash) = state.catalog.reserved(&body.slug) {
         return Err(Problem::conflict(format!(
@@ -493,7 +482,7 @@ pub(crate) async fn update_endpoint<S: Store + 'static>(
     }
     let changes = EndpointChanges {
         description: body.description,
-        mode: served_mode(body.mode)?,
+        mode: body.mode.map(EndpointMode::from),
     };
     let endpoint = state
         .store

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use toolport_protocol::{Message, Notification, Request, Response, RpcError, bridge};
 
+use crate::composed::MetaCall;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::registry::ListKind;
@@ -109,10 +110,13 @@ impl Gateway {
             "prompts/list" => self.list(session, &request, ListKind::Prompts, false),
             "resources/list" => self.list(session, &request, ListKind::Resources, false),
             "resources/templates/list" => self.list(session, &request, ListKind::Resources, true),
-            "tools/call" => {
-                self.call_named(session, request, sink, ListKind::Tools)
-                    .await
-            }
+            "tools/call" => match self.virtual_meta_call(&session.scope, request)? {
+                MetaCall::Answered(result) => Ok(result),
+                MetaCall::Forward(request) => {
+                    self.call_named(session, request, sink, ListKind::Tools)
+                        .await
+                }
+            },
             "prompts/get" => {
                 self.call_named(session, request, sink, ListKind::Prompts)
                     .await

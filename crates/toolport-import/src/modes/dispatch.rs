@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::{OperationSummary, call_tool, prefix, read_only};
-use crate::model::{Conversion, McpTool};
+use super::{Operation, OperationSummary, call_tool, find, prefix, read_only};
+use crate::model::McpTool;
 
 /// Default and largest page size of `list_operations`.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -49,8 +49,8 @@ pub fn meta_tools(api: &str, title: Option<&str>) -> Vec<McpTool> {
 }
 
 /// Answers `list_operations`: `{"total": N, "offset": O, "operations": [...]}`.
-pub fn list_operations(
-    conversion: &Conversion,
+pub fn list_operations<O: Operation>(
+    ops: &[O],
     query: Option<&str>,
     tag: Option<&str>,
     offset: usize,
@@ -61,23 +61,21 @@ pub fn list_operations(
         .split_whitespace()
         .map(str::to_lowercase)
         .collect();
-    let matching: Vec<OperationSummary> = conversion
-        .tools
+    let matching: Vec<OperationSummary> = ops
         .iter()
-        .filter(|t| {
-            tag.is_none_or(|tag| t.operation.tags.iter().any(|x| x.eq_ignore_ascii_case(tag)))
-        })
-        .filter(|t| {
+        .filter(|o| tag.is_none_or(|tag| o.info().tags.iter().any(|x| x.eq_ignore_ascii_case(tag))))
+        .filter(|o| {
             if words.is_empty() {
                 return true;
             }
+            let (tool, info) = (o.tool(), o.info());
             let hay = format!(
                 "{} {} {} {} {}",
-                t.tool.name,
-                t.operation.path,
-                t.tool.title.as_deref().unwrap_or(""),
-                t.operation.summary.as_deref().unwrap_or(""),
-                t.operation.tags.join(" ")
+                tool.name,
+                info.path,
+                tool.title.as_deref().unwrap_or(""),
+                info.summary.as_deref().unwrap_or(""),
+                info.tags.join(" ")
             )
             .to_lowercase();
             words.iter().all(|w| hay.contains(w.as_str()))
@@ -91,22 +89,23 @@ pub fn list_operations(
 }
 
 /// Answers `describe_operation`: name, title, description, method, path, tags, inputSchema, outputSchema.
-pub fn describe_operation(conversion: &Conversion, name: &str) -> Option<Value> {
-    let t = conversion.tool(name)?;
+pub fn describe_operation<O: Operation>(ops: &[O], name: &str) -> Option<Value> {
+    let o = find(ops, name)?;
+    let (tool, info) = (o.tool(), o.info());
     let mut v = json!({
-        "name": t.tool.name,
-        "method": t.operation.method,
-        "path": t.operation.path,
-        "tags": t.operation.tags,
-        "inputSchema": t.tool.input_schema.value(),
+        "name": tool.name,
+        "method": info.method,
+        "path": info.path,
+        "tags": info.tags,
+        "inputSchema": tool.input_schema.value(),
     });
-    if let Some(title) = &t.tool.title {
+    if let Some(title) = &tool.title {
         v["title"] = Value::from(title.as_str());
     }
-    if let Some(d) = &t.tool.description {
+    if let Some(d) = &tool.description {
         v["description"] = Value::from(d.as_str());
     }
-    if let Some(o) = &t.tool.output_schema {
+    if let Some(o) = &tool.output_schema {
         v["outputSchema"] = o.value();
     }
     Some(v)

@@ -1,5 +1,7 @@
 //! Exposure modes for large APIs: `dispatch` (list/describe/call) and `search` (ranked search/call).
-//! Meta-tool definitions plus the pure functions that answer them from a [`Conversion`](crate::Conversion).
+//! Meta-tool definitions plus the pure functions that answer them from a list of [`Operation`]s:
+//! an API's converted tools ([`Conversion::tools`](crate::Conversion)), or any other tool set
+//! served the same way (a gateway's virtual endpoint).
 
 pub mod dispatch;
 pub mod search;
@@ -7,8 +9,31 @@ pub mod search;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::model::{Conversion, ConvertedTool, McpTool, ToolAnnotations};
+use crate::model::{ConvertedTool, McpTool, OperationInfo, ToolAnnotations};
 use crate::naming::sanitize;
+
+/// What the modes need of one operation: the tool a client calls, and where it comes from.
+pub trait Operation {
+    /// The MCP tool of the operation (its name is what `call_operation` takes).
+    fn tool(&self) -> &McpTool;
+    /// Its method, path, tags and summary, for listing and search.
+    fn info(&self) -> &OperationInfo;
+}
+
+impl Operation for ConvertedTool {
+    fn tool(&self) -> &McpTool {
+        &self.tool
+    }
+
+    fn info(&self) -> &OperationInfo {
+        &self.operation
+    }
+}
+
+/// The operation named `name`.
+pub fn find<'o, O: Operation>(ops: &'o [O], name: &str) -> Option<&'o O> {
+    ops.iter().find(|o| o.tool().name == name)
+}
 
 /// One line of an operation listing.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -24,13 +49,14 @@ pub struct OperationSummary {
 }
 
 impl OperationSummary {
-    pub fn of(t: &ConvertedTool) -> Self {
+    pub fn of<O: Operation>(o: &O) -> Self {
+        let (tool, info) = (o.tool(), o.info());
         OperationSummary {
-            name: t.tool.name.clone(),
-            method: t.operation.method.clone(),
-            path: t.operation.path.clone(),
-            summary: t.tool.title.clone().or_else(|| t.operation.summary.clone()),
-            tags: t.operation.tags.clone(),
+            name: tool.name.clone(),
+            method: info.method.clone(),
+            path: info.path.clone(),
+            summary: tool.title.clone().or_else(|| info.summary.clone()),
+            tags: info.tags.clone(),
         }
     }
 }
@@ -73,16 +99,16 @@ pub fn call_tool(api: &str, title: Option<&str>) -> McpTool {
     }
 }
 
-/// A call of `{api}__call_operation` resolved: the target tool and its arguments.
-pub fn resolve_call<'c>(
-    conversion: &'c Conversion,
+/// A call of `{api}__call_operation` resolved: the target operation and its arguments.
+pub fn resolve_call<'o, O: Operation>(
+    ops: &'o [O],
     arguments: &Value,
-) -> Result<(&'c ConvertedTool, Value), String> {
+) -> Result<(&'o O, Value), String> {
     let name = arguments
         .get("operation")
         .and_then(Value::as_str)
         .ok_or("`operation` (the operation name) is required")?;
-    let tool = conversion.tool(name).ok_or_else(|| {
+    let tool = find(ops, name).ok_or_else(|| {
         format!("no operation named `{name}`; list or search the operations to find its exact name")
     })?;
     let args = match arguments.get("arguments") {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use super::{OperationSummary, call_tool, prefix, read_only};
-use crate::model::{Conversion, McpTool};
+use super::{Operation, OperationSummary, call_tool, prefix, read_only};
+use crate::model::McpTool;
 
 /// BM25 parameters (the usual values).
 const K1: f64 = 1.2;
@@ -42,7 +42,7 @@ pub fn meta_tools(api: &str, title: Option<&str>) -> Vec<McpTool> {
     ]
 }
 
-/// An inverted index over a conversion's tools.
+/// An inverted index over a list of operations.
 #[derive(Debug, Clone)]
 pub struct SearchIndex {
     postings: HashMap<String, Vec<(usize, f64)>>,
@@ -97,21 +97,21 @@ fn words(text: &str) -> Vec<String> {
 }
 
 impl SearchIndex {
-    /// Indexes every tool of the conversion. Names, tags and titles weigh more than descriptions.
-    pub fn new(conversion: &Conversion) -> Self {
+    /// Indexes every operation. Names, tags and titles weigh more than descriptions.
+    pub fn new<O: Operation>(ops: &[O]) -> Self {
         let mut postings: HashMap<String, Vec<(usize, f64)>> = HashMap::new();
-        let mut lengths = Vec::with_capacity(conversion.tools.len());
-        for (i, t) in conversion.tools.iter().enumerate() {
+        let mut lengths = Vec::with_capacity(ops.len());
+        for (i, o) in ops.iter().enumerate() {
+            let (tool, info) = (o.tool(), o.info());
             let mut tf: HashMap<String, f64> = HashMap::new();
             let mut len = 0.0;
-            let description =
-                crate::collect::bound(t.tool.description.as_deref().unwrap_or(""), 300);
+            let description = crate::collect::bound(tool.description.as_deref().unwrap_or(""), 300);
             let fields: [(&str, f64); 6] = [
-                (&t.tool.name, 3.0),
-                (t.tool.title.as_deref().unwrap_or(""), 2.0),
-                (&t.operation.tags.join(" "), 2.0),
-                (&t.operation.path, 1.5),
-                (t.operation.summary.as_deref().unwrap_or(""), 1.0),
+                (&tool.name, 3.0),
+                (tool.title.as_deref().unwrap_or(""), 2.0),
+                (&info.tags.join(" "), 2.0),
+                (&info.path, 1.5),
+                (info.summary.as_deref().unwrap_or(""), 1.0),
                 (description.as_str(), 0.5),
             ];
             for (text, weight) in fields {
@@ -164,8 +164,8 @@ impl SearchIndex {
 }
 
 /// Answers `search_operations`: `{"results": [{name, method, path, summary, tags, score, inputSchema}]}`.
-pub fn search_operations(
-    conversion: &Conversion,
+pub fn search_operations<O: Operation>(
+    ops: &[O],
     index: &SearchIndex,
     query: &str,
     limit: usize,
@@ -174,10 +174,10 @@ pub fn search_operations(
         .search(query, limit.clamp(1, 20))
         .into_iter()
         .filter_map(|(i, score)| {
-            let t = conversion.tools.get(i)?;
-            let mut v = serde_json::to_value(OperationSummary::of(t)).ok()?;
+            let o = ops.get(i)?;
+            let mut v = serde_json::to_value(OperationSummary::of(o)).ok()?;
             v["score"] = json!((score * 1000.0).round() / 1000.0);
-            v["inputSchema"] = t.tool.input_schema.value();
+            v["inputSchema"] = o.tool().input_schema.value();
             Some(v)
         })
         .collect();

@@ -111,7 +111,7 @@ impl ApiBackend {
             });
         }
         let index =
-            (conversion.mode == Mode::Search).then(|| search::SearchIndex::new(&conversion));
+            (conversion.mode == Mode::Search).then(|| search::SearchIndex::new(&conversion.tools));
         let auth = Authenticator::new(&config, &client);
         let redirects = if config.auth == ApiAuth::None && config.headers.is_empty() {
             Redirects::AnyOrigin
@@ -168,7 +168,7 @@ impl ApiBackend {
                         .map_or(d, |n| usize::try_from(n).unwrap_or(usize::MAX))
                 };
                 Ok(json_result(dispatch::list_operations(
-                    &self.conversion,
+                    &self.conversion.tools,
                     text("query"),
                     text("tag"),
                     num("offset", 0),
@@ -180,15 +180,17 @@ impl ApiBackend {
                     .get("operation")
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                Ok(match dispatch::describe_operation(&self.conversion, op) {
-                    Some(v) => json_result(v),
-                    None => text_result(
-                        format!(
-                            "no operation named `{op}`; list the operations to find its exact name"
+                Ok(
+                    match dispatch::describe_operation(&self.conversion.tools, op) {
+                        Some(v) => json_result(v),
+                        None => text_result(
+                            format!(
+                                "no operation named `{op}`; list the operations to find its exact name"
+                            ),
+                            true,
                         ),
-                        true,
-                    ),
-                })
+                    },
+                )
             }
             (Mode::Search, Some("search_operations")) => {
                 let query = arguments.get("query").and_then(Value::as_str).unwrap_or("");
@@ -200,19 +202,19 @@ impl ApiBackend {
                 let index = match &self.index {
                     Some(i) => i,
                     None => {
-                        empty = search::SearchIndex::new(&self.conversion);
+                        empty = search::SearchIndex::new(&self.conversion.tools);
                         &empty
                     }
                 };
                 Ok(json_result(search::search_operations(
-                    &self.conversion,
+                    &self.conversion.tools,
                     index,
                     query,
                     limit,
                 )))
             }
             (Mode::Dispatch | Mode::Search, Some("call_operation")) => {
-                match resolve_call(&self.conversion, &arguments) {
+                match resolve_call(&self.conversion.tools, &arguments) {
                     Ok((tool, args)) => Ok(self.execute(tool, args).await),
                     Err(message) => Ok(text_result(message, true)),
                 }

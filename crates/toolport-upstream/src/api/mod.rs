@@ -8,7 +8,8 @@
 //!   meta-tools locally).
 //! - `request` (server choice, assembly) with `params` (parameter styles) and `body` (body encodings).
 //! - `auth` (credentials, extra headers) with `oauth` (client-credentials token cache).
-//! - `response`: the HTTP response as a `CallToolResult`.
+//! - `response`: the HTTP response as a `CallToolResult` ([`json_result`] and [`text_result`] for
+//!   answers computed locally, such as meta-tools').
 //! - [`ssrf`] (which addresses may be reached) and [`client`] ([`SafeClient`], which enforces it on
 //!   every connection and redirect; the gateway uses it for spec downloads too).
 
@@ -29,5 +30,6 @@ pub use backend::ApiBackend;
 pub use client::{FetchError, Lookup, Redirects, SafeClient, StaticLookup, SystemLookup};
 pub use config::{ApiAuth, ApiConfig, ApiKeyLocation, OAuth2ClientCredentials, SpecSource};
 pub use error::ApiError;
+pub use response::{json_result, text_result};
 pub use spec_loader::load_conversion;
 pub use ssrf::{AddressClass, SsrfError, SsrfPolicy};

@@ -26,7 +26,7 @@ pub(crate) struct Received<'a> {
 }
 
 /// A `CallToolResult` with one text item.
-pub(crate) fn text_result(text: impl Into<String>, is_error: bool) -> Value {
+pub fn text_result(text: impl Into<String>, is_error: bool) -> Value {
     let mut r = json!({"content": [{"type": "text", "text": text.into()}]});
     if is_error {
         r["isError"] = Value::Bool(true);
@@ -35,7 +35,7 @@ pub(crate) fn text_result(text: impl Into<String>, is_error: bool) -> Value {
 }
 
 /// A `CallToolResult` for a JSON value computed locally (meta-tools).
-pub(crate) fn json_result(value: Value) -> Value {
+pub fn json_result(value: Value) -> Value {
     let text = value.to_string();
     json!({
         "content": [{"type": "text", "text": text}],
