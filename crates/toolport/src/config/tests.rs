@@ -250,3 +250,27 @@ fn toml_errors_carry_line_and_column() {
     assert!(err.starts_with("c.toml:3:"), "{err}");
     assert!(err.contains("mcpServers.a.args"), "{err}");
 }
+
+#[test]
+fn tenants_grant_servers_and_apis_and_bad_names_are_refused() {
+    let config = json(
+        r#"{"mcpServers": {"shared": {"command": "x", "tenants": ["team-a", "*"]},
+                           "private": {"command": "y"}},
+            "apis": {"pets": {"spec": "pets.yaml", "tenants": ["team-b"]}}}"#,
+    )
+    .unwrap();
+    assert_eq!(config.servers["shared"].tenants, ["team-a", "*"]);
+    assert!(config.servers["shared"].granted_to("anyone", false));
+    assert!(!config.servers["private"].granted_to("team-a", false));
+    assert!(config.servers["private"].granted_to("default", true));
+    assert!(config.servers["pets"].granted_to("team-b", false));
+    assert!(!config.servers["pets"].granted_to("team-a", false));
+
+    let err = json(r#"{"mcpServers": {"s": {"command": "x", "tenants": ["team a"]}}}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("mcpServers.s.tenants") && err.contains("\"team a\" is not a tenant name"),
+        "{err}"
+    );
+}
