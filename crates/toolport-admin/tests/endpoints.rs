@@ -140,13 +140,26 @@ async fn lists_are_paginated_by_slug() {
 }
 
 #[tokio::test]
-async fn bad_slugs_modes_and_selections_are_422_naming_the_problem() {
+async fn bad_slugs_modes_and_selections_are_refused_naming_the_problem() {
     let fx = Fixture::new().await;
     let admin = fx.b_admin.token.as_str();
-    let cases = [
+    // Values the document already rules out: 422.
+    let malformed = [
         (json!({"slug": "Dev"}), "pattern ^[a-z0-9][a-z0-9_-]{0,62}$"),
         (json!({"slug": "-dev"}), "`slug`"),
         (json!({"slug": "x", "mode": "fast"}), "unknown variant"),
+        (
+            json!({"slug": "x", "tools": [{"upstream": "files", "tool": "read_file", "name": "a.b"}]}),
+            "`tools[0].name`",
+        ),
+        (
+            json!({"slug": "x", "description": "d".repeat(1025)}),
+            "at most 1024",
+        ),
+        (json!({"slug": "x", "owner": "me"}), "unknown field"),
+    ];
+    // Selections the gateway's current backends do not allow: 409.
+    let conflicting = [
         (
             json!({"slug": "x", "tools": [{"upstream": "nowhere", "tool": "t"}]}),
             "no backend named \"nowhere\" is available to this tenant",
@@ -166,20 +179,13 @@ async fn bad_slugs_modes_and_selections_are_422_naming_the_problem() {
             ]}),
             "`tools[1]` and `tools[0]` are both named \"same\"",
         ),
-        (
-            json!({"slug": "x", "tools": [{"upstream": "files", "tool": "read_file", "name": "a.b"}]}),
-            "`tools[0].name`",
-        ),
-        (
-            json!({"slug": "x", "description": "d".repeat(1025)}),
-            "at most 1024",
-        ),
-        (json!({"slug": "x", "owner": "me"}), "unknown field"),
     ];
-    for (body, expected) in cases {
-        let problem = create(&fx, B, admin, body.clone()).await.problem(422);
-        let detail = problem["detail"].as_str().unwrap();
-        assert!(detail.contains(expected), "{body}: {detail}");
+    for (status, cases) in [(422, &malformed[..]), (409, &conflicting[..])] {
+        for (body, expected) in cases {
+            let problem = create(&fx, B, admin, body.clone()).await.problem(status);
+            let detail = problem["detail"].as_str().unwrap();
+            assert!(detail.contains(expected), "{body}: {detail}");
+        }
     }
     assert_eq!(changes(&fx), 0, "nothing was created");
     // A backend that is not up yet cannot be checked: the selection is accepted.

@@ -5,7 +5,10 @@
 //! a URL): one taken by another endpoint, or used by the configuration file for a server, an API
 //! or an endpoint, is a 409 naming the clash. A selection is checked against the
 //! [`EndpointCatalog`](crate::EndpointCatalog): the backend must exist and be granted to the
-//! tenant (otherwise 422, the same answer for both), and, when the backend is up, list the tool.
+//! tenant (otherwise 409, the same answer for both), and, when the backend is up, list the tool
+//! (otherwise 409 listing its tools); two tools of one name are a 409 too. These conflict with the
+//! gateway's current backends rather than break a rule of the document: the same body may be
+//! right once the configuration changes.
 //! A backend that is not up yet cannot say what it has: its selections are accepted unchecked and
 //! the tool appears on the endpoint once the backend offers it. After every change the gateway is
 //! told, and serves the new definition before the response is sent.
@@ -227,7 +230,6 @@ fn checked_tool<S: Store + 'static>(
         validate::REFERENCE_MAX,
     )?;
     let exposed_name = name.unwrap_or_else(|| selection.tool.clone());
-    validate::tool_name(&format!("{at}.name"), &exposed_name)?;
     if let Some(description) = &selection.description {
         validate::text(
             &format!("{at}.description"),
@@ -239,7 +241,7 @@ fn checked_tool<S: Store + 'static>(
         .catalog
         .upstream_tools(tenant, &selection.upstream)
         .ok_or_else(|| {
-            Problem::invalid(format!(
+            Problem::conflict(format!(
                 "`{at}.upstream`: no backend named {:?} is available to this tenant; the \
                  configuration file's `tenants` setting of a server or API grants it",
                 selection.upstream
@@ -256,7 +258,7 @@ fn checked_tool<S: Store + 'static>(
         if offered.tools.len() > SHOWN {
             known.push(format!("and {} more", offered.tools.len() - SHOWN));
         }
-        return Err(Problem::invalid(format!(
+        return Err(Problem::conflict(format!(
             "`{at}.tool`: backend {:?} has no tool {:?}; its tools: {}",
             selection.upstream,
             selection.tool,
@@ -267,6 +269,8 @@ fn checked_tool<S: Store + 'static>(
             }
         )));
     }
+    // Checked after the backend, as a default name comes from the backend's tool.
+    validate::tool_name(&format!("{at}.name"), &exposed_name)?;
     Ok(EndpointTool {
         exposed_name,
         upstream: selection.upstream,
@@ -302,7 +306,7 @@ fn checked_tools<S: Store + 'static>(
             .iter()
             .position(|t| t.exposed_name == tool.exposed_name)
         {
-            return Err(Problem::invalid(format!(
+            return Err(Problem::conflict(format!(
                 "`tools[{index}]` and `tools[{first}]` are both named {:?}; give one of them \
                  another `name`",
                 tool.exposed_name
@@ -546,6 +550,7 @@ pub(crate) async fn delete_endpoint<S: Store + 'static>(
         (status = 401, response = crate::openapi::Unauthorized),
         (status = 403, response = crate::openapi::Forbidden),
         (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
         (status = 413, response = crate::openapi::PayloadTooLarge),
         (status = 415, response = crate::openapi::UnsupportedMediaType),
         (status = 422, response = crate::openapi::Unprocessable),
@@ -593,6 +598,7 @@ pub(crate) async fn set_endpoint_tools<S: Store + 'static>(
         (status = 401, response = crate::openapi::Unauthorized),
         (status = 403, response = crate::openapi::Forbidden),
         (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
         (status = 413, response = crate::openapi::PayloadTooLarge),
         (status = 415, response = crate::openapi::UnsupportedMediaType),
         (status = 422, response = crate::openapi::Unprocessable),
