@@ -322,6 +322,21 @@ async fn a_virtual_endpoint_serves_exactly_its_tools_to_its_own_tenant() {
         .unwrap();
     assert_eq!(ended.status(), 200);
     drop(stream);
+
+    // The rest of the endpoint commands.
+    let updated = cli(
+        &gw,
+        &["endpoint", "update", "team", "--description", "Renamed"],
+        "",
+    )
+    .await;
+    assert_eq!(updated["description"], "Renamed");
+    let listed = cli(&gw, &["endpoint", "list"], "").await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["tools"][0]["tool"], "echo");
+    cli(&gw, &["endpoint", "delete", "team"], "").await;
+    let (status, _) = initialize_at(&gw, "/mcp/team", ADMIN_TOKEN).await;
+    assert_eq!(status, 404, "a deleted endpoint is gone at once");
     gw.stop().await;
 }
 
