@@ -1,7 +1,10 @@
 //! The gateway's errors and the one place where they become JSON-RPC errors for clients.
 
+use serde_json::{Value, json};
 use toolport_protocol::{ErrorCode, RpcError};
 use toolport_upstream::UpstreamError;
+
+use crate::admission::Refusal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -30,6 +33,8 @@ pub enum GatewayError {
     MethodNotFound(String),
     #[error("{0}")]
     InvalidRequest(String),
+    #[error("call refused: {0}")]
+    Refused(Refusal),
 }
 
 impl From<GatewayError> for RpcError {
@@ -59,7 +64,27 @@ impl From<GatewayError> for RpcError {
                 ..
             } => return (**rpc).clone(),
             GatewayError::Upstream { .. } => ErrorCode::BACKEND_UNAVAILABLE,
+            GatewayError::Refused(refusal) => {
+                return RpcError::new(ErrorCode::REFUSED, err.to_string())
+                    .with_data(refusal_data(refusal));
+            }
         };
         RpcError::new(code, err.to_string())
+    }
+}
+
+/// What a client needs to react to a refusal: the reason and, when waiting helps, how long.
+fn refusal_data(refusal: &Refusal) -> Value {
+    match refusal {
+        Refusal::RateLimited { limit, retry_after } => json!({
+            "reason": "rate_limited",
+            "limit": limit,
+            "retryAfterMs": u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX),
+        }),
+        Refusal::QuotaExceeded { resets_at, .. } => json!({
+            "reason": "quota_exceeded",
+            "resetsAt": resets_at,
+        }),
+        Refusal::Unavailable(_) => json!({"reason": "unavailable"}),
     }
 }

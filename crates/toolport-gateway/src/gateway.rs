@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use toolport_protocol::{Message, Notification};
 use toolport_upstream::{NotificationHook, Status};
 
+use crate::admission::{CallGate, Caller};
 use crate::config::GatewayConfig;
 use crate::metrics::Metrics;
 use crate::registry::{Change, Registry, RegistryDeps};
@@ -54,6 +55,7 @@ pub struct Gateway {
     pub(crate) next_token: AtomicU64,
     pub(crate) suspended: Mutex<HashMap<String, crate::dispatch::SuspendedCall>>,
     pub(crate) metrics: Arc<Metrics>,
+    pub(crate) call_gate: OnceLock<Arc<dyn CallGate>>,
     pub(crate) shutdown: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -101,6 +103,7 @@ impl Gateway {
                 next_token: AtomicU64::new(1),
                 suspended: Mutex::new(HashMap::new()),
                 metrics,
+                call_gate: OnceLock::new(),
                 shutdown: shutdown.clone(),
                 tasks: Mutex::new(Vec::new()),
             }
@@ -161,8 +164,14 @@ impl Gateway {
     }
 
     /// Registers a client session. Stateful sessions receive notifications until closed.
-    pub fn open_session(&self, id: String, scope: Scope, outbound: Sink) -> Arc<Session> {
-        let session = Arc::new(Session::new(id.clone(), scope, outbound, true));
+    pub fn open_session(
+        &self,
+        id: String,
+        scope: Scope,
+        caller: Option<Arc<Caller>>,
+        outbound: Sink,
+    ) -> Arc<Session> {
+        let session = Arc::new(Session::new(id.clone(), scope, caller, outbound, true));
         self.sessions
             .lock()
             .expect("sessions lock")
@@ -172,8 +181,21 @@ impl Gateway {
     }
 
     /// A session for one stateless (2026-07-28) request; never registered.
-    pub fn stateless_session(&self, scope: Scope, sink: Sink) -> Arc<Session> {
-        Arc::new(Session::new(String::new(), scope, sink, false))
+    pub fn stateless_session(
+        &self,
+        scope: Scope,
+        caller: Option<Arc<Caller>>,
+        sink: Sink,
+    ) -> Arc<Session> {
+        Arc::new(Session::new(String::new(), scope, caller, sink, false))
+    }
+
+    /// Installs the gate every tool call passes before it reaches a backend. Only the first
+    /// installed gate counts; the binary installs one at start when tenancy is on.
+    pub fn set_call_gate(&self, gate: Arc<dyn CallGate>) {
+        if self.call_gate.set(gate).is_err() {
+            tracing::warn!("a call gate is already installed; keeping it");
+        }
     }
 
     pub fn session(&self, id: &str) -> Option<Arc<Session>> {

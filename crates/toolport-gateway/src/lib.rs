@@ -1,6 +1,7 @@
 //! The core of Toolport: many backends behind one MCP endpoint.
 //!
 //! Layout, following a request:
+//! - [`admission`]: the [`admission::CallGate`] tool calls pass (limits, quotas, metering).
 //! - [`config`]: the validated configuration every source is turned into.
 //! - [`gateway`]: the [`Gateway`] object: registry, sessions, routing tables, background tasks.
 //! - [`session`]: a client session, its scope (all, tags, endpoint, one server) and bookkeeping.
@@ -12,6 +13,7 @@
 //!
 //! This crate knows nothing of HTTP status codes or storage; the server crate is the edge.
 
+pub mod admission;
 pub mod config;
 mod dispatch;
 pub mod error;
@@ -23,6 +25,7 @@ mod relay;
 pub mod session;
 pub mod view;
 
+pub use admission::{CallEnd, CallGate, CallOutcome, CallRequest, CallTicket, Caller, Refusal};
 pub use config::{EndpointConfig, GatewayConfig, HttpSettings, ServerConfig, Settings, ToolFilter};
 pub use dispatch::{StatelessError, Subscription};
 pub use gateway::{BackendReadiness, Gateway};

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -12,6 +12,7 @@ use toolport_protocol::{Request, RequestId, meta};
 use toolport_upstream::api::ApiBackend;
 use toolport_upstream::{Peer, UpstreamError};
 
+use crate::admission::{CallEnd, CallOutcome, CallRequest};
 use crate::error::GatewayError;
 use crate::gateway::{Gateway, ProgressRoute, RequestRoute};
 use crate::registry::ListKind;
@@ -34,10 +35,30 @@ impl Gateway {
         let (view, original) = self.resolve_name(&session.scope, &exposed, kind)?;
         let Request { id, method, params } = request;
         let mut params = params.unwrap_or_else(|| json!({}));
+        let ticket = match (kind, self.call_gate.get()) {
+            (ListKind::Tools, Some(gate)) => Some(
+                gate.admit(CallRequest {
+                    caller: session.caller.as_deref(),
+                    endpoint: session.scope.endpoint_name(),
+                    upstream: &view.name,
+                    tool: &original,
+                    arguments: params.get("arguments"),
+                    request_bytes: params.get("arguments").map_or(0, json_len),
+                })
+                .await
+                .map_err(GatewayError::Refused)?,
+            ),
+            _ => None,
+        };
         params["name"] = Value::String(original.clone());
-        let mut result = self
+        let admitted = Instant::now();
+        let forwarded = self
             .forward(session, sink, &view, &method, Some(params), &id, &original)
-            .await?;
+            .await;
+        if let Some(ticket) = ticket {
+            ticket.finish(call_outcome(&forwarded, admitted.elapsed()));
+        }
+        let mut result = forwarded?;
         // Resources a result points at must be readable through the same endpoint.
         if session.scope.namespaced() {
             let items = match kind {
@@ -395,4 +416,40 @@ impl Drop for CallGuard<'_> {
             );
         }
     }
+}
+
+/// How a forwarded tool call ended, for the call gate.
+fn call_outcome(forwarded: &Result<Value, GatewayError>, latency: Duration) -> CallOutcome {
+    let (end, response_bytes) = match forwarded {
+        Ok(result) => {
+            let failed = result.get("isError").and_then(Value::as_bool) == Some(true);
+            let end = if failed { CallEnd::Error } else { CallEnd::Ok };
+            (end, json_len(result))
+        }
+        Err(GatewayError::Refused(_)) => (CallEnd::Refused, 0),
+        Err(_) => (CallEnd::Error, 0),
+    };
+    CallOutcome {
+        end,
+        latency,
+        response_bytes,
+    }
+}
+
+/// The length of a value written as compact JSON, without keeping the text.
+fn json_len(value: &Value) -> u64 {
+    struct Counter(u64);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing a `Value` to a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
 }
