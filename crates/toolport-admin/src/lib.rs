@@ -4,10 +4,11 @@
 //! - [`access`]: [`Principal`] (the tenant, user, role and scopes behind a token), [`Scopes`],
 //!   and [`TokenAuthenticator`], which checks bearer tokens against the store with a short-lived
 //!   cache; [`Authenticate`] is its object-safe face for the MCP edge.
-//! - [`state`]: [`AdminState`], what the admin handlers share (store, vault, authenticator).
+//! - [`state`]: [`AdminState`], what the admin handlers share (store, vault, authenticator, call
+//!   meter); `changes`: administrative changes into the audit log.
 //! - [`api`]: [`router`] (every route under `/api/v1`) and one file per resource: `me`,
-//!   `tenants`, `users`, `members`, `tokens`, `secrets`; `records` holds the JSON shapes of the
-//!   store's records.
+//!   `tenants`, `users`, `members`, `tokens`, `secrets`, `plans`, `usage`, `audit`; `records`
+//!   holds the JSON shapes of the store's records.
 //! - [`auth`]: [`Caller`], the extractor that authenticates each request (401 before anything
 //!   else is looked at).
 //! - `guard`: the authorization rules (operator, admin scope, owner/admin role, tenant isolation:
@@ -20,7 +21,7 @@
 //! - [`mod@openapi`]: [`openapi()`], the OpenAPI 3.1 document generated from the handlers,
 //!   served at `GET /api/v1/openapi.json` (the only route without a token).
 //!
-//! Wiring: `router(AdminState::new(store, vault, auth))` is a `Router<()>` whose routes all live
+//! Wiring: `router(AdminState::new(store, vault, auth, meter))` is a `Router<()>` whose routes all live
 //! under `/api/v1` (unknown paths there are problem+json 404s through a catch-all route, not a
 //! fallback), so it merges into the server's router even when that one has a fallback. Pass the
 //! same [`TokenAuthenticator`] the MCP edge uses, so revocations here take effect there at once.
@@ -31,6 +32,7 @@
 pub mod access;
 pub mod api;
 pub mod auth;
+mod changes;
 pub mod extract;
 mod guard;
 pub mod openapi;

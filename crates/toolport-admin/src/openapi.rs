@@ -27,7 +27,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[openapi(
     info(
         title = "Toolport admin API",
-        description = "Tenants, users, members, API tokens and secrets of a Toolport gateway. \
+        description = "Tenants, users, members, API tokens, secrets, plans, usage and the audit \
+                       log of a Toolport gateway. \
                        Every route needs `Authorization: Bearer tp_...` except this document. \
                        Errors are RFC 9457 problem details (`application/problem+json`). Lists \
                        take `?limit=` (1..=1000, default 100) and `?after=` (the previous page's \
@@ -56,6 +57,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         api::secrets::list_secrets,
         api::secrets::put_secret,
         api::secrets::delete_secret,
+        api::plans::list_plans,
+        api::plans::set_tenant_plan,
+        api::usage::get_usage,
+        api::usage::list_usage_events,
+        api::audit::list_tenant_audit,
+        api::audit::list_audit,
     ),
     components(
         schemas(ProblemDetails),
@@ -72,7 +79,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
             InternalError,
         )
     ),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &RateLimited),
     security(("bearer" = [])),
     tags(
         (name = "meta", description = "This document."),
@@ -85,6 +92,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
             name = "secrets",
             description = "A tenant's secrets: write-only values, readable metadata."
         ),
+        (name = "plans", description = "Plans and their quotas; a tenant's plan."),
+        (name = "usage", description = "A tenant's metered tool calls and quota."),
+        (name = "audit", description = "Who did what: tool calls and administrative changes."),
     )
 )]
 struct ApiDoc;
@@ -105,6 +115,33 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+    }
+}
+
+/// Adds the 429 response to every operation that takes a token: any of them may meet the token's
+/// rate limit (`toolport.limits.perToken`).
+struct RateLimited;
+
+impl Modify for RateLimited {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in &mut doc.paths.paths {
+            if path == "/api/v1/openapi.json" {
+                continue;
+            }
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation.responses.responses.insert(
+                    "429".to_owned(),
+                    RefOr::Ref(Ref::from_response_name("TooManyRequests")),
+                );
+            }
+        }
     }
 }
 

@@ -1,25 +1,39 @@
-//! [`AdminState`]: what every admin API handler shares (the store, the vault, the authenticator).
+//! [`AdminState`]: what every admin API handler shares (the store, the vault, the authenticator,
+//! the call meter with its plans, rate limits and audit log).
 
 use std::sync::Arc;
 
+use toolport_metering::CallMeter;
 use toolport_store::Store;
 use toolport_vault::Vault;
 
 use crate::access::TokenAuthenticator;
 
-/// The admin API's shared state. Cheap to clone (three `Arc`s).
+/// The admin API's shared state. Cheap to clone (four `Arc`s).
 pub struct AdminState<S> {
     pub(crate) store: Arc<S>,
     pub(crate) vault: Arc<Vault>,
     pub(crate) auth: Arc<TokenAuthenticator<S>>,
+    pub(crate) meter: Arc<CallMeter<S>>,
 }
 
 impl<S: Store + 'static> AdminState<S> {
     /// The state over `store`, sealing secrets with `vault` and checking tokens with `auth`
     /// (which must be the authenticator the MCP edge uses, so that revocations through this API
-    /// reach it at once).
-    pub fn new(store: Arc<S>, vault: Arc<Vault>, auth: Arc<TokenAuthenticator<S>>) -> Self {
-        Self { store, vault, auth }
+    /// reach it at once); `meter` is the gateway's call gate (its plans, its per-token rate, its
+    /// audit log).
+    pub fn new(
+        store: Arc<S>,
+        vault: Arc<Vault>,
+        auth: Arc<TokenAuthenticator<S>>,
+        meter: Arc<CallMeter<S>>,
+    ) -> Self {
+        Self {
+            store,
+            vault,
+            auth,
+            meter,
+        }
     }
 }
 
@@ -29,6 +43,7 @@ impl<S> Clone for AdminState<S> {
             store: Arc::clone(&self.store),
             vault: Arc::clone(&self.vault),
             auth: Arc::clone(&self.auth),
+            meter: Arc::clone(&self.meter),
         }
     }
 }

@@ -82,4 +82,10 @@ pub enum Command {
     Token(crate::admin_cli::AdminArgs<crate::admin_cli::TokenCommand>),
     /// Manage vault secrets (write-only values).
     Secret(crate::admin_cli::AdminArgs<crate::admin_cli::SecretCommand>),
+    /// Plans and their quotas; move a tenant to another plan (operator).
+    Plan(crate::admin_cli::AdminArgs<crate::admin_cli::PlanCommand>),
+    /// A tenant's metered tool calls and quota.
+    Usage(crate::admin_cli::AdminArgs<crate::admin_cli::UsageCommand>),
+    /// The audit log: tool calls and administrative changes.
+    Audit(crate::admin_cli::AdminArgs<crate::admin_cli::AuditCommand>),
 }

@@ -5,6 +5,7 @@ mod call;
 mod cli;
 mod config;
 mod convert;
+mod metering;
 mod run;
 mod secrets;
 mod tenancy;

@@ -7,13 +7,16 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use toolport_admin::{AdminState, Authenticate};
+use toolport_gateway::Gateway;
 use toolport_gateway::config::McpAccess;
-use toolport_gateway::{Gateway, GatewayConfig};
+use toolport_metering::CallMeter;
 use toolport_server::AppState;
+use toolport_store::SqliteStore;
 
 use crate::admin_cli::{self, AdminCommand};
 use crate::cli::{Cli, Command, DataDirArg};
-use crate::config;
+use crate::config::{self, Config};
+use crate::metering::Metering;
 use crate::secrets::ConfigSecrets;
 use crate::tenancy::{self, Tenancy};
 
@@ -35,6 +38,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Member(a) => admin_cli::run(a.connection, AdminCommand::Member(a.command)).await,
         Command::Token(a) => admin_cli::run(a.connection, AdminCommand::Token(a.command)).await,
         Command::Secret(a) => admin_cli::run(a.connection, AdminCommand::Secret(a.command)).await,
+        Command::Plan(a) => admin_cli::run(a.connection, AdminCommand::Plan(a.command)).await,
+        Command::Usage(a) => admin_cli::run(a.connection, AdminCommand::Usage(a.command)).await,
+        Command::Audit(a) => admin_cli::run(a.connection, AdminCommand::Audit(a.command)).await,
         Command::Convert {
             source,
             format,
@@ -76,7 +82,7 @@ fn shutdown_on_signals() -> CancellationToken {
 /// The configuration as first read, with the secrets it was built from.
 struct Loaded {
     secrets: Arc<ConfigSecrets>,
-    config: GatewayConfig,
+    config: Config,
 }
 
 /// Reads the administrator's secrets and the configuration file (nothing is started yet).
@@ -93,19 +99,21 @@ async fn load(path: &Path, tenancy: &Tenancy) -> anyhow::Result<Loaded> {
     Ok(Loaded { secrets, config })
 }
 
-/// Starts the gateway and keeps it in line with the file (and the secrets it uses) until
-/// shutdown.
+/// Starts the gateway with `meter` as its call gate, and keeps both in line with the file (and the
+/// secrets it uses) until shutdown.
 async fn start(
     path: &Path,
     tenancy: &Tenancy,
     loaded: Loaded,
+    meter: Arc<CallMeter<SqliteStore>>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Arc<Gateway>> {
     let Loaded {
         secrets,
         config: initial,
     } = loaded;
-    let gateway = Gateway::start(initial.clone(), shutdown.child_token()).await;
+    let gateway = Gateway::start(initial.gateway.clone(), shutdown.child_token()).await;
+    gateway.set_call_gate(meter.clone());
     let (tx, mut rx) = watch::channel(initial);
     let (rebuild_tx, rebuild_rx) = tokio::sync::mpsc::unbounded_channel();
     secrets
@@ -124,13 +132,17 @@ async fn start(
                 () = stop.cancelled() => return,
                 changed = rx.changed() => if changed.is_err() { return },
             }
-            let next = rx.borrow_and_update().clone();
+            let Config {
+                gateway: next,
+                metering,
+            } = rx.borrow_and_update().clone();
             if next.http.listen != g.config().http.listen {
                 tracing::warn!(
                     "toolport.listen changed; restart toolport to listen on {}",
                     next.http.listen
                 );
             }
+            meter.configure(&metering);
             g.apply(next).await;
         }
     });
@@ -145,7 +157,7 @@ async fn serve(
     let shutdown = shutdown_on_signals();
     let tenancy = tenancy::open(&tenancy::data_dir(data.dir)?).await?;
     let loaded = load(path, &tenancy).await?;
-    let config = loaded.config.clone();
+    let config = loaded.config.gateway.clone();
     let addr = listen.unwrap_or(config.http.listen);
     if config.http.mcp_access == McpAccess::Open && !addr.ip().is_loopback() {
         anyhow::bail!(
@@ -156,7 +168,8 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
-    let gateway = start(path, &tenancy, loaded, &shutdown).await?;
+    let metering = Metering::start(&tenancy, &loaded.config.metering);
+    let gateway = start(path, &tenancy, loaded, metering.meter.clone(), &shutdown).await?;
     match config.http.mcp_access {
         McpAccess::Token => tracing::info!(
             "toolport listening on http://{bound}/mcp ({} servers); MCP and admin routes need an API token",
@@ -167,7 +180,7 @@ async fn serve(
             config.servers.len()
         ),
     }
-    let admin = admin_api(&tenancy);
+    let admin = admin_api(&tenancy, metering.meter.clone());
     let auth: Arc<dyn Authenticate> = tenancy.auth.clone();
     toolport_server::serve(
         listener,
@@ -178,17 +191,19 @@ async fn serve(
     .await
     .context("HTTP server failed")?;
     gateway.stop().await;
+    metering.drain().await;
     tenancy.store.close().await;
     Ok(())
 }
 
 /// The admin REST API at /api/v1, sharing the MCP edge's authenticator (a revocation through the
 /// API stops the token on the MCP routes at once).
-fn admin_api(tenancy: &Tenancy) -> axum::Router {
+fn admin_api(tenancy: &Tenancy, meter: Arc<CallMeter<SqliteStore>>) -> axum::Router {
     toolport_admin::router(AdminState::new(
         tenancy.store.clone(),
         tenancy.vault.clone(),
         tenancy.auth.clone(),
+        meter,
     ))
 }
 
@@ -196,7 +211,8 @@ async fn stdio(path: &Path, data: DataDirArg) -> anyhow::Result<()> {
     let shutdown = shutdown_on_signals();
     let tenancy = tenancy::open(&tenancy::data_dir(data.dir)?).await?;
     let loaded = load(path, &tenancy).await?;
-    let gateway = start(path, &tenancy, loaded, &shutdown).await?;
+    let metering = Metering::start(&tenancy, &loaded.config.metering);
+    let gateway = start(path, &tenancy, loaded, metering.meter.clone(), &shutdown).await?;
     // Desktop clients list tools as soon as they have spawned us: answer with the full catalog.
     gateway.settle(STDIO_SETTLE).await;
     toolport_server::stdio::serve(
@@ -207,13 +223,14 @@ async fn stdio(path: &Path, data: DataDirArg) -> anyhow::Result<()> {
     )
     .await?;
     gateway.stop().await;
+    metering.drain().await;
     tenancy.store.close().await;
     Ok(())
 }
 
 fn check(path: &Path) -> anyhow::Result<()> {
     // Secrets are not read here: any name passes, and the values stay out of the output.
-    let config = config::load(path, &|_| Ok("<secret>".to_owned()))?;
+    let config = config::load(path, &|_| Ok("<secret>".to_owned()))?.gateway;
     #[allow(clippy::print_stdout)]
     {
         println!(

@@ -4,157 +4,22 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
-use support::{Client, free_port};
-use tokio::process::{Child, Command};
-use toolport_store::{NewToken, Role, SqliteStore, Store};
+use support::Client;
+use support::process::{
+    ADMIN_TOKEN, GatewayProcess, fixture_server, initialize, other_tenant_token,
+};
+use toolport_store::{SqliteStore, Store};
 use toolport_vault::{MasterKey, Vault};
-
-const BIN: &str = env!("CARGO_BIN_EXE_toolport");
-const ADMIN_TOKEN: &str = "tp_test_administrator_token_0123456789";
-
-/// A gateway process with a configuration file and a data directory in a temporary directory.
-struct Gateway {
-    dir: tempfile::TempDir,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Gateway {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            port: free_port(),
-            child: None,
-        }
-    }
-
-    fn config_path(&self) -> PathBuf {
-        self.dir.path().join("toolport.json")
-    }
-
-    fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn log_path(&self) -> PathBuf {
-        self.dir.path().join("gateway.log")
-    }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn write_config(&self, mut config: Value) {
-        config["toolport"]["listen"] = json!(format!("127.0.0.1:{}", self.port));
-        let tmp = self.config_path().with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
-        std::fs::rename(&tmp, self.config_path()).unwrap();
-    }
-
-    fn command(&self, env: &[(&str, &str)]) -> Command {
-        let mut command = Command::new(BIN);
-        command
-            .args(["serve", "--config"])
-            .arg(self.config_path())
-            .arg("--data-dir")
-            .arg(self.data_dir())
-            .env("RUST_LOG", "info")
-            .env_remove("TOOLPORT_MASTER_KEY")
-            .env_remove("TOOLPORT_ADMIN_TOKEN")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .kill_on_drop(true);
-        command
-    }
-
-    /// Starts the gateway (stderr to the log file) and waits until it answers.
-    async fn start(&mut self, env: &[(&str, &str)]) {
-        let log = std::fs::File::create(self.log_path()).unwrap();
-        self.child = Some(self.command(env).stderr(log).spawn().unwrap());
-        let start = Instant::now();
-        loop {
-            if let Ok(resp) = reqwest::get(format!("{}/readyz", self.base())).await
-                && resp.status() == 200
-            {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "gateway did not become ready; log:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-
-    async fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let pid = child.id().unwrap().to_string();
-            std::process::Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap();
-            tokio::time::timeout(Duration::from_secs(10), child.wait())
-                .await
-                .expect("gateway stops on SIGTERM")
-                .unwrap();
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log_path()).unwrap_or_default()
-    }
-}
-
-fn fixture_server() -> Value {
-    json!({"command": toolport_testkit::fixture_bin(), "args": ["--transport", "stdio"]})
-}
-
-fn initialize() -> Value {
-    json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "tenancy-test", "version": "1"}}})
-}
-
-/// A second tenant with a user whose token has `scopes`.
-async fn other_tenant_token(data_dir: &Path, scopes: &[&str]) -> String {
-    let store = SqliteStore::open(data_dir).await.unwrap();
-    let tenant = match store.tenant_by_name("acme").await {
-        Ok(t) => t,
-        Err(_) => store.create_tenant("acme", "free").await.unwrap(),
-    };
-    let user = store
-        .create_user(&format!("{}@acme.test", scopes.join("+")), "Dev")
-        .await
-        .unwrap();
-    store
-        .add_member(&tenant.id, &user.id, Role::Member)
-        .await
-        .unwrap();
-    let created = store
-        .create_token(&NewToken {
-            tenant_id: tenant.id,
-            user_id: user.id,
-            name: "test".into(),
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            expires_at: None,
-        })
-        .await
-        .unwrap();
-    store.close().await;
-    created.token
-}
 
 #[tokio::test]
 async fn mcp_routes_need_a_token_whose_scopes_cover_them() {
-    let mut gw = Gateway::new();
+    let mut gw = GatewayProcess::new();
     gw.write_config(json!({"mcpServers": {"fx": fixture_server()}}));
     gw.start(&[("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
     let http = reqwest::Client::new();
@@ -226,7 +91,7 @@ async fn mcp_routes_need_a_token_whose_scopes_cover_them() {
 
 #[tokio::test]
 async fn first_run_prints_the_administrator_token_once() {
-    let mut gw = Gateway::new();
+    let mut gw = GatewayProcess::new();
     gw.write_config(json!({"mcpServers": {}}));
     gw.start(&[]).await;
     gw.stop().await;
@@ -258,7 +123,7 @@ async fn first_run_prints_the_administrator_token_once() {
 
 #[tokio::test]
 async fn a_wrong_master_key_stops_the_start() {
-    let mut gw = Gateway::new();
+    let mut gw = GatewayProcess::new();
     gw.write_config(json!({"mcpServers": {}}));
     gw.start(&[]).await;
     gw.stop().await;
@@ -311,7 +176,7 @@ async fn vault_secrets_reach_the_upstream_and_nowhere_else() {
     const FIRST: &str = "s3cr3t-value-first-7f3a9c";
     const SECOND: &str = "s3cr3t-value-second-51be02";
     let (api_url, seen) = recording_api().await;
-    let mut gw = Gateway::new();
+    let mut gw = GatewayProcess::new();
     std::fs::write(gw.dir.path().join("ping.json"), PING_SPEC).unwrap();
     let key = MasterKey::generate();
     let key_text = key.export_base64();
@@ -399,89 +264,61 @@ async fn vault_secrets_reach_the_upstream_and_nowhere_else() {
     assert!(!log.contains(FIRST) && !log.contains(SECOND), "{log}");
 }
 
-/// Runs `toolport ARGS` against the gateway as the administrator; returns the JSON it printed.
-async fn cli(gw: &Gateway, args: &[&str], stdin: &str) -> Value {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("TOOLPORT_URL", gw.base())
-        .env("TOOLPORT_TOKEN", ADMIN_TOKEN)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    tokio::io::AsyncWriteExt::write_all(&mut input, stdin.as_bytes())
-        .await
-        .unwrap();
-    drop(input);
-    let output = child.wait_with_output().await.unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "toolport {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    if stdout.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&stdout).unwrap()
-    }
-}
-
 #[tokio::test]
 async fn the_cli_manages_tenants_tokens_and_secrets_through_the_admin_api() {
     const VALUE: &str = "cli-secret-value-94c1d7";
-    let mut gw = Gateway::new();
+    let mut gw = GatewayProcess::new();
     gw.write_config(json!({"mcpServers": {"fx": fixture_server()}}));
     gw.start(&[("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
 
-    let tenant = cli(&gw, &["tenant", "create", "acme", "--plan", "pro"], "").await;
+    let tenant = gw
+        .cli(&["tenant", "create", "acme", "--plan", "pro"], "")
+        .await;
     assert_eq!(tenant["name"], "acme");
-    let user = cli(
-        &gw,
-        &["user", "create", "dev@acme.test", "--name", "Dev"],
-        "",
-    )
-    .await;
+    let user = gw
+        .cli(&["user", "create", "dev@acme.test", "--name", "Dev"], "")
+        .await;
     let user_id = user["id"].as_str().unwrap();
-    cli(&gw, &["member", "add", user_id, "--tenant", "acme"], "").await;
-    let created = cli(
-        &gw,
-        &[
-            "token",
-            "create",
-            "laptop",
-            "--scope",
-            "mcp:fx",
-            "--user-id",
-            user_id,
-            "--tenant",
-            "acme",
-        ],
-        "",
-    )
-    .await;
+    gw.cli(&["member", "add", user_id, "--tenant", "acme"], "")
+        .await;
+    let created = gw
+        .cli(
+            &[
+                "token",
+                "create",
+                "laptop",
+                "--scope",
+                "mcp:fx",
+                "--user-id",
+                user_id,
+                "--tenant",
+                "acme",
+            ],
+            "",
+        )
+        .await;
     let token = created["token"].as_str().unwrap();
     assert!(token.starts_with("tp_"));
 
     // The new token reaches the endpoint it was scoped to, and stops at once when revoked.
     let client = Client::connect_as(format!("{}/mcp/fx", gw.base()), "2025-11-25", token).await;
     assert!(client.tool_names().await.contains(&"echo".to_string()));
-    let listed = cli(&gw, &["token", "list", "--tenant", "acme"], "").await;
+    let listed = gw.cli(&["token", "list", "--tenant", "acme"], "").await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert!(
         !listed.to_string().contains(token),
         "token text is shown once"
     );
     let id = created["id"].as_str().unwrap();
-    cli(&gw, &["token", "revoke", id, "--tenant", "acme"], "").await;
+    gw.cli(&["token", "revoke", id, "--tenant", "acme"], "")
+        .await;
     let refused = client.request(9, "tools/list", json!({})).await;
     assert_eq!(refused.status, 401);
 
     // Secrets: set from stdin, listed without their value.
-    cli(&gw, &["secret", "set", "api_key"], &format!("{VALUE}\n")).await;
-    let secrets = cli(&gw, &["secret", "list"], "").await;
+    gw.cli(&["secret", "set", "api_key"], &format!("{VALUE}\n"))
+        .await;
+    let secrets = gw.cli(&["secret", "list"], "").await;
     assert_eq!(secrets[0]["name"], "api_key");
     assert!(!secrets.to_string().contains(VALUE));
 

@@ -10,7 +10,11 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
 use toolport_admin::{AdminState, TokenAuthenticator, router};
+use toolport_metering::{
+    AuditLog, BatchConfig, CallMeter, MeteringConfig, Redactor, UsageRecorder,
+};
 use toolport_store::{NewToken, Role, SqliteStore, Store, Tenant, User};
 use toolport_vault::{MasterKey, Vault};
 use tower::ServiceExt;
@@ -39,6 +43,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/tenants/{tenant}/secrets"),
     ("PUT", "/api/v1/tenants/{tenant}/secrets/{name}"),
     ("DELETE", "/api/v1/tenants/{tenant}/secrets/{name}"),
+    ("GET", "/api/v1/plans"),
+    ("PUT", "/api/v1/tenants/{tenant}/plan"),
+    ("GET", "/api/v1/tenants/{tenant}/usage"),
+    ("GET", "/api/v1/tenants/{tenant}/usage/events"),
+    ("GET", "/api/v1/tenants/{tenant}/audit"),
+    ("GET", "/api/v1/audit"),
 ];
 
 /// A user with a token.
@@ -55,6 +65,7 @@ pub struct Fixture {
     pub store: Arc<SqliteStore>,
     pub vault: Arc<Vault>,
     pub auth: Arc<TokenAuthenticator<SqliteStore>>,
+    pub meter: Arc<CallMeter<SqliteStore>>,
     pub app: Router,
     /// Tenant A (the operator's).
     pub a: Tenant,
@@ -127,18 +138,52 @@ impl Reply {
     }
 }
 
+/// The call meter of a fixture: its writers flush every 20 ms, so tests see entries quickly.
+pub fn meter(
+    store: &Arc<SqliteStore>,
+    config: &MeteringConfig,
+    default_tenant: &str,
+) -> Arc<CallMeter<SqliteStore>> {
+    let batch = BatchConfig {
+        flush_interval: std::time::Duration::from_millis(20),
+        ..BatchConfig::default()
+    };
+    let stop = CancellationToken::new();
+    let (usage, _) = UsageRecorder::spawn(Arc::clone(store), batch.clone(), stop.clone());
+    let (audit, _) = AuditLog::spawn(
+        Arc::clone(store),
+        batch,
+        Redactor::new(&config.redaction),
+        stop,
+    );
+    Arc::new(CallMeter::new(
+        Arc::clone(store),
+        config,
+        usage,
+        audit,
+        default_tenant.to_owned(),
+    ))
+}
+
 impl Fixture {
     pub async fn new() -> Self {
+        Self::with_metering(&MeteringConfig::default()).await
+    }
+
+    /// A fixture whose meter has `config` (rate limits, plans).
+    pub async fn with_metering(config: &MeteringConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
         let vault = Arc::new(Vault::new(MasterKey::generate()));
         let auth = Arc::new(TokenAuthenticator::new(Arc::clone(&store)));
+        let a = store.create_tenant("acme", "pro").await.unwrap();
+        let meter = meter(&store, config, &a.id);
         let app = router(AdminState::new(
             Arc::clone(&store),
             Arc::clone(&vault),
             Arc::clone(&auth),
+            Arc::clone(&meter),
         ));
-        let a = store.create_tenant("acme", "pro").await.unwrap();
         let b = store.create_tenant("bravo", "free").await.unwrap();
         let operator = actor(
             &store,
@@ -157,6 +202,7 @@ impl Fixture {
             store,
             vault,
             auth,
+            meter,
             app,
             a,
             b,

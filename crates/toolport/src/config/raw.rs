@@ -80,6 +80,12 @@ pub struct RawSettings {
     pub endpoints: BTreeMap<String, RawEndpoint>,
     #[serde(default)]
     pub ssrf: RawSsrf,
+    #[serde(default)]
+    pub limits: toolport_metering::RateLimits,
+    #[serde(default)]
+    pub plans: toolport_metering::PlansConfig,
+    #[serde(default)]
+    pub audit_redaction: toolport_metering::RedactionConfig,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -23,6 +23,10 @@ fn secrets(name: &str) -> Result<String, String> {
 }
 
 fn json(text: &str) -> Result<toolport_gateway::GatewayConfig, ConfigError> {
+    json_all(text).map(|config| config.gateway)
+}
+
+fn json_all(text: &str) -> Result<super::Config, ConfigError> {
     parse(
         text,
         Path::new("/etc/toolport/config.json"),
@@ -93,7 +97,7 @@ url = "http://127.0.0.1:${PORT}/sse"
         &secrets,
     )
     .unwrap();
-    assert_eq!(from_toml, json(CLAUDE_DESKTOP).unwrap());
+    assert_eq!(from_toml, json_all(CLAUDE_DESKTOP).unwrap());
 }
 
 #[test]
@@ -249,4 +253,39 @@ fn toml_errors_carry_line_and_column() {
     .to_string();
     assert!(err.starts_with("c.toml:3:"), "{err}");
     assert!(err.contains("mcpServers.a.args"), "{err}");
+}
+
+#[test]
+fn limits_plans_and_redaction_are_read_and_checked() {
+    let config = json_all(
+        r#"{"mcpServers": {"a": {"command": "x"}},
+            "toolport": {
+              "limits": {"perToken": "10/s", "upstreams": {"a": {"rate": "60/min", "burst": 3}}},
+              "plans": {"free": {"callsPerMonth": 50}},
+              "auditRedaction": {"keyPatterns": ["ssn"]}}}"#,
+    )
+    .unwrap();
+    let metering = &config.metering;
+    assert_eq!(metering.limits.per_token.unwrap().burst, 10);
+    assert_eq!(metering.limits.upstream("a").unwrap().burst, 3);
+    let plans = toolport_metering::Plans::from_config(&metering.plans);
+    assert_eq!(plans.resolve("free").calls_per_month, Some(50));
+    assert_eq!(metering.redaction.key_patterns, ["ssn"]);
+
+    let unknown = json_all(
+        r#"{"mcpServers": {"a": {"command": "x"}},
+            "toolport": {"limits": {"upstreams": {"b": "1/s"}}}}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(unknown.contains("toolport.limits.upstreams.b"), "{unknown}");
+    assert!(
+        unknown.contains("no server or API is named \"b\""),
+        "{unknown}"
+    );
+
+    let bad_rate = json_all(r#"{"toolport": {"limits": {"perEndpoint": "fast"}}}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(bad_rate.contains("invalid rate \"fast\""), "{bad_rate}");
 }

@@ -10,8 +10,10 @@ use toolport_gateway::config::{
     EndpointConfig, GatewayConfig, HttpSettings, McpAccess, ServerConfig, Settings, ToolFilter,
 };
 use toolport_gateway::names;
+use toolport_metering::MeteringConfig;
 use toolport_upstream::UpstreamSpec;
 
+use super::Config;
 use super::interpolate::{SecretLookup, expand};
 use super::raw::{RawFile, RawServer};
 
@@ -37,7 +39,7 @@ pub struct Context<'a> {
     pub base_dir: &'a Path,
 }
 
-pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<GatewayConfig, Invalid> {
+pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<Config, Invalid> {
     let (section, servers) = match (raw.mcp_servers, raw.servers) {
         (Some(_), Some(_)) => {
             return Err(invalid(
@@ -190,11 +192,26 @@ pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<GatewayConfig, Invalid
             .session_idle_seconds
             .map_or(http_defaults.session_idle, Duration::from_secs),
     };
-    Ok(GatewayConfig {
-        servers: out,
-        endpoints,
-        settings,
-        http,
+    for name in settings_raw.limits.upstreams.keys() {
+        if !out.contains_key(name) {
+            return Err(invalid(
+                format!("toolport.limits.upstreams.{name}"),
+                format!("no server or API is named {name:?}; name one of those configured"),
+            ));
+        }
+    }
+    Ok(Config {
+        gateway: GatewayConfig {
+            servers: out,
+            endpoints,
+            settings,
+            http,
+        },
+        metering: MeteringConfig {
+            limits: settings_raw.limits,
+            plans: settings_raw.plans,
+            redaction: settings_raw.audit_redaction,
+        },
     })
 }
 

@@ -18,6 +18,8 @@ use toolport_gateway::config::{
 use toolport_server::AppState;
 use toolport_upstream::UpstreamSpec;
 
+pub mod process;
+
 pub const SESSION: &str = "mcp-session-id";
 
 /// A stdio backend running our fixture server.
