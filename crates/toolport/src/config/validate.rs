@@ -12,6 +12,7 @@ use toolport_gateway::config::{
 use toolport_gateway::names;
 use toolport_upstream::UpstreamSpec;
 
+use super::breaker::circuit_breaker;
 use super::interpolate::{SecretLookup, expand};
 use super::raw::{RawFile, RawServer};
 
@@ -61,6 +62,11 @@ pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<GatewayConfig, Invalid
         page_size: settings_raw.page_size.unwrap_or(defaults.page_size),
         namespacing: settings_raw.namespacing.unwrap_or(defaults.namespacing),
         ssrf_allow_hosts: settings_raw.ssrf.allow_hosts.clone(),
+        circuit_breaker: circuit_breaker(
+            settings_raw.circuit_breaker.as_ref(),
+            defaults.circuit_breaker,
+            "toolport.circuitBreaker",
+        )?,
     };
     if settings.ping_interval < Duration::from_millis(100) {
         return Err(invalid("toolport.pingIntervalMs", "must be at least 100"));
@@ -107,7 +113,7 @@ pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<GatewayConfig, Invalid
                 format!("{name:?} names both an MCP server and an API; rename one"),
             ));
         }
-        let config = super::api::api_config(&name, api, &key, cx)?;
+        let config = super::api::api_config(&name, api, &key, &settings, cx)?;
         if let Some(other) = prefixes.insert(config.prefix.clone(), name.clone()) {
             return Err(invalid(
                 format!("{key}.prefix"),
@@ -294,6 +300,11 @@ fn server_config(
     };
     let prefix = server.prefix.unwrap_or_else(|| name.to_string());
     check_server_name(&prefix).map_err(|m| invalid(format!("{key}.prefix"), m))?;
+    let circuit_breaker = circuit_breaker(
+        server.circuit_breaker.as_ref(),
+        settings.circuit_breaker,
+        &format!("{key}.circuitBreaker"),
+    )?;
     Ok(ServerConfig {
         spec,
         tools: ToolFilter {
@@ -305,6 +316,7 @@ fn server_config(
             .timeout_ms
             .map_or(settings.request_timeout, Duration::from_millis),
         prefix,
+        circuit_breaker,
     })
 }
 

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use toolport_gateway::Gateway;
 use toolport_gateway::config::{
-    GatewayConfig, HttpSettings, McpAccess, ServerConfig, Settings, ToolFilter,
+    CircuitBreakerSettings, GatewayConfig, HttpSettings, McpAccess, ServerConfig, Settings,
+    ToolFilter,
 };
 use toolport_server::AppState;
 use toolport_upstream::UpstreamSpec;
@@ -43,6 +44,7 @@ pub fn server(name: &str, spec: UpstreamSpec) -> (String, ServerConfig) {
             tags: Vec::new(),
             timeout: Duration::from_secs(20),
             prefix: name.to_string(),
+            circuit_breaker: CircuitBreakerSettings::default(),
         },
     )
 }
