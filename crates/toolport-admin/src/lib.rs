@@ -6,8 +6,9 @@
 //!   cache; [`Authenticate`] is its object-safe face for the MCP edge.
 //! - [`state`]: [`AdminState`], what the admin handlers share (store, vault, authenticator).
 //! - [`api`]: [`router`] (every route under `/api/v1`) and one file per resource: `me`,
-//!   `tenants`, `users`, `members`, `tokens`, `secrets`; `records` holds the JSON shapes of the
-//!   store's records.
+//!   `tenants`, `users`, `members`, `tokens`, `secrets`, `vault` (master key rotation); `records`
+//!   holds the JSON shapes of the store's records.
+//! - [`rotation`]: [`KeyRotation`], the object-safe master key rotation the binary implements.
 //! - [`auth`]: [`Caller`], the extractor that authenticates each request (401 before anything
 //!   else is looked at).
 //! - `guard`: the authorization rules (operator, admin scope, owner/admin role, tenant isolation:
@@ -36,6 +37,7 @@ mod guard;
 pub mod openapi;
 pub mod page;
 pub mod problem;
+pub mod rotation;
 pub mod state;
 mod validate;
 
@@ -44,4 +46,5 @@ pub use api::router;
 pub use auth::Caller;
 pub use openapi::openapi;
 pub use problem::{Problem, ProblemKind};
+pub use rotation::{KeyRotation, RotationError, RotationReport};
 pub use state::AdminState;

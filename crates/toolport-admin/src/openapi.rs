@@ -27,7 +27,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[openapi(
     info(
         title = "Toolport admin API",
-        description = "Tenants, users, members, API tokens and secrets of a Toolport gateway. \
+        description = "Tenants, users, members, API tokens, secrets and the vault's master key of a Toolport gateway. \
                        Every route needs `Authorization: Bearer tp_...` except this document. \
                        Errors are RFC 9457 problem details (`application/problem+json`). Lists \
                        take `?limit=` (1..=1000, default 100) and `?after=` (the previous page's \
@@ -56,9 +56,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         api::secrets::list_secrets,
         api::secrets::put_secret,
         api::secrets::delete_secret,
+        api::vault::rotate_master_key,
     ),
     components(
-        schemas(ProblemDetails),
+        schemas(ProblemDetails, crate::rotation::RotationReport),
         responses(
             BadRequest,
             Unauthorized,
@@ -85,6 +86,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
             name = "secrets",
             description = "A tenant's secrets: write-only values, readable metadata."
         ),
+        (name = "vault", description = "The vault's master key (operator only)."),
     )
 )]
 struct ApiDoc;

@@ -1,4 +1,5 @@
-//! [`AdminState`]: what every admin API handler shares (the store, the vault, the authenticator).
+//! [`AdminState`]: what every admin API handler shares (the store, the vault, the authenticator,
+//! and the master key rotation when the gateway offers one).
 
 use std::sync::Arc;
 
@@ -6,12 +7,14 @@ use toolport_store::Store;
 use toolport_vault::Vault;
 
 use crate::access::TokenAuthenticator;
+use crate::rotation::KeyRotation;
 
-/// The admin API's shared state. Cheap to clone (three `Arc`s).
+/// The admin API's shared state. Cheap to clone (a few `Arc`s).
 pub struct AdminState<S> {
     pub(crate) store: Arc<S>,
     pub(crate) vault: Arc<Vault>,
     pub(crate) auth: Arc<TokenAuthenticator<S>>,
+    pub(crate) rotation: Option<Arc<dyn KeyRotation>>,
 }
 
 impl<S: Store + 'static> AdminState<S> {
@@ -19,7 +22,19 @@ impl<S: Store + 'static> AdminState<S> {
     /// (which must be the authenticator the MCP edge uses, so that revocations through this API
     /// reach it at once).
     pub fn new(store: Arc<S>, vault: Arc<Vault>, auth: Arc<TokenAuthenticator<S>>) -> Self {
-        Self { store, vault, auth }
+        Self {
+            store,
+            vault,
+            auth,
+            rotation: None,
+        }
+    }
+
+    /// Offers `POST /api/v1/vault/rotate`, performed by `rotation` (without it the route answers
+    /// 409).
+    pub fn with_key_rotation(mut self, rotation: Arc<dyn KeyRotation>) -> Self {
+        self.rotation = Some(rotation);
+        self
     }
 }
 
@@ -29,6 +44,7 @@ impl<S> Clone for AdminState<S> {
             store: Arc::clone(&self.store),
             vault: Arc::clone(&self.vault),
             auth: Arc::clone(&self.auth),
+            rotation: self.rotation.clone(),
         }
     }
 }

@@ -668,6 +668,8 @@ async fn real_responses_match_the_document() {
         None,
     )
     .await;
+    run("POST", "/api/v1/vault/rotate", &[], Some(&admin), None).await;
+    run("POST", "/api/v1/vault/rotate", &[], Some(&op), None).await;
     let seen = seen.into_inner();
 
     // Every route was seen succeeding at least once.

@@ -1,4 +1,4 @@
-//! The admin commands (`toolport tenant|user|member|token|secret …`): the admin REST API of a
+//! The admin commands (`toolport tenant|user|member|token|secret|vault …`): the admin REST API of a
 //! running gateway on the command line. Each prints the API's JSON answer; an error answer (RFC 9457
 //! problem details) becomes a one-line message and a non-zero exit.
 
@@ -122,6 +122,13 @@ pub enum SecretCommand {
     Delete { name: String },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Rotate the master key of the running gateway: a new key, every secret of every tenant
+    /// re-sealed with it, the old key retired. Prints the new key's id and what was re-sealed.
+    Rotate,
+}
+
 /// One admin command.
 #[derive(Debug)]
 pub enum AdminCommand {
@@ -130,6 +137,7 @@ pub enum AdminCommand {
     Member(MemberCommand),
     Token(TokenCommand),
     Secret(SecretCommand),
+    Vault(VaultCommand),
 }
 
 /// Runs `command` against the gateway and prints the answer.
@@ -208,6 +216,7 @@ pub async fn run(connection: Connection, command: AdminCommand) -> anyhow::Resul
                 }
             }
         }
+        AdminCommand::Vault(VaultCommand::Rotate) => api.send("POST", "vault/rotate", None).await?,
     };
     let mut out = std::io::stdout().lock();
     if !answer.is_null() {

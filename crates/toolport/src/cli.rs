@@ -82,4 +82,6 @@ pub enum Command {
     Token(crate::admin_cli::AdminArgs<crate::admin_cli::TokenCommand>),
     /// Manage vault secrets (write-only values).
     Secret(crate::admin_cli::AdminArgs<crate::admin_cli::SecretCommand>),
+    /// The vault's master key (operator).
+    Vault(crate::admin_cli::AdminArgs<crate::admin_cli::VaultCommand>),
 }

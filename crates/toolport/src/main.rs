@@ -5,6 +5,7 @@ mod call;
 mod cli;
 mod config;
 mod convert;
+mod rotation;
 mod run;
 mod secrets;
 mod tenancy;

@@ -14,6 +14,7 @@ use toolport_server::AppState;
 use crate::admin_cli::{self, AdminCommand};
 use crate::cli::{Cli, Command, DataDirArg};
 use crate::config;
+use crate::rotation::GatewayRotation;
 use crate::secrets::ConfigSecrets;
 use crate::tenancy::{self, Tenancy};
 
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Member(a) => admin_cli::run(a.connection, AdminCommand::Member(a.command)).await,
         Command::Token(a) => admin_cli::run(a.connection, AdminCommand::Token(a.command)).await,
         Command::Secret(a) => admin_cli::run(a.connection, AdminCommand::Secret(a.command)).await,
+        Command::Vault(a) => admin_cli::run(a.connection, AdminCommand::Vault(a.command)).await,
         Command::Convert {
             source,
             format,
@@ -145,6 +147,7 @@ async fn serve(
     let shutdown = shutdown_on_signals();
     let tenancy = tenancy::open(&tenancy::data_dir(data.dir)?).await?;
     let loaded = load(path, &tenancy).await?;
+    let secrets = loaded.secrets.clone();
     let config = loaded.config.clone();
     let addr = listen.unwrap_or(config.http.listen);
     if config.http.mcp_access == McpAccess::Open && !addr.ip().is_loopback() {
@@ -167,7 +170,7 @@ async fn serve(
             config.servers.len()
         ),
     }
-    let admin = admin_api(&tenancy);
+    let admin = admin_api(&tenancy, secrets);
     let auth: Arc<dyn Authenticate> = tenancy.auth.clone();
     toolport_server::serve(
         listener,
@@ -183,13 +186,22 @@ async fn serve(
 }
 
 /// The admin REST API at /api/v1, sharing the MCP edge's authenticator (a revocation through the
-/// API stops the token on the MCP routes at once).
-fn admin_api(tenancy: &Tenancy) -> axum::Router {
-    toolport_admin::router(AdminState::new(
+/// API stops the token on the MCP routes at once), and rotating the master key in this process.
+fn admin_api(tenancy: &Tenancy, secrets: Arc<ConfigSecrets>) -> axum::Router {
+    let rotation = Arc::new(GatewayRotation::new(
         tenancy.store.clone(),
         tenancy.vault.clone(),
-        tenancy.auth.clone(),
-    ))
+        tenancy.key_source.clone(),
+        secrets,
+    ));
+    toolport_admin::router(
+        AdminState::new(
+            tenancy.store.clone(),
+            tenancy.vault.clone(),
+            tenancy.auth.clone(),
+        )
+        .with_key_rotation(rotation),
+    )
 }
 
 async fn stdio(path: &Path, data: DataDirArg) -> anyhow::Result<()> {

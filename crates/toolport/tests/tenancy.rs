@@ -4,118 +4,15 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::http::HeaderMap;
 use serde_json::{Value, json};
-use support::{Client, free_port};
-use tokio::process::{Child, Command};
+use support::Client;
+use support::binary::{ADMIN_TOKEN, Gateway, PING_SPEC, cli, fixture_server, recording_api};
 use toolport_store::{NewToken, Role, SqliteStore, Store};
 use toolport_vault::{MasterKey, Vault};
-
-const BIN: &str = env!("CARGO_BIN_EXE_toolport");
-const ADMIN_TOKEN: &str = "tp_test_administrator_token_0123456789";
-
-/// A gateway process with a configuration file and a data directory in a temporary directory.
-struct Gateway {
-    dir: tempfile::TempDir,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Gateway {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            port: free_port(),
-            child: None,
-        }
-    }
-
-    fn config_path(&self) -> PathBuf {
-        self.dir.path().join("toolport.json")
-    }
-
-    fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn log_path(&self) -> PathBuf {
-        self.dir.path().join("gateway.log")
-    }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn write_config(&self, mut config: Value) {
-        config["toolport"]["listen"] = json!(format!("127.0.0.1:{}", self.port));
-        let tmp = self.config_path().with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
-        std::fs::rename(&tmp, self.config_path()).unwrap();
-    }
-
-    fn command(&self, env: &[(&str, &str)]) -> Command {
-        let mut command = Command::new(BIN);
-        command
-            .args(["serve", "--config"])
-            .arg(self.config_path())
-            .arg("--data-dir")
-            .arg(self.data_dir())
-            .env("RUST_LOG", "info")
-            .env_remove("TOOLPORT_MASTER_KEY")
-            .env_remove("TOOLPORT_ADMIN_TOKEN")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .kill_on_drop(true);
-        command
-    }
-
-    /// Starts the gateway (stderr to the log file) and waits until it answers.
-    async fn start(&mut self, env: &[(&str, &str)]) {
-        let log = std::fs::File::create(self.log_path()).unwrap();
-        self.child = Some(self.command(env).stderr(log).spawn().unwrap());
-        let start = Instant::now();
-        loop {
-            if let Ok(resp) = reqwest::get(format!("{}/readyz", self.base())).await
-                && resp.status() == 200
-            {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "gateway did not become ready; log:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-
-    async fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let pid = child.id().unwrap().to_string();
-            std::process::Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap();
-            tokio::time::timeout(Duration::from_secs(10), child.wait())
-                .await
-                .expect("gateway stops on SIGTERM")
-                .unwrap();
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log_path()).unwrap_or_default()
-    }
-}
-
-fn fixture_server() -> Value {
-    json!({"command": toolport_testkit::fixture_bin(), "args": ["--transport", "stdio"]})
-}
 
 fn initialize() -> Value {
     json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
@@ -278,34 +175,6 @@ async fn a_wrong_master_key_stops_the_start() {
     assert!(!stderr.contains(other.as_str()), "the key is never printed");
 }
 
-/// An HTTP API that records the Authorization header of every call.
-async fn recording_api() -> (String, Arc<Mutex<Vec<String>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = seen.clone();
-    let app = axum::Router::new().route(
-        "/ping",
-        axum::routing::get(move |headers: HeaderMap| {
-            let record = record.clone();
-            async move {
-                let auth = headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                record.lock().unwrap().push(auth);
-                axum::Json(json!({"pong": true}))
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, seen)
-}
-
-const PING_SPEC: &str = r#"{"openapi": "3.0.3", "info": {"title": "ping", "version": "1"},
-  "paths": {"/ping": {"get": {"operationId": "ping", "responses": {"200": {"description": "ok"}}}}}}"#;
-
 #[tokio::test]
 async fn vault_secrets_reach_the_upstream_and_nowhere_else() {
     const FIRST: &str = "s3cr3t-value-first-7f3a9c";
@@ -397,36 +266,6 @@ async fn vault_secrets_reach_the_upstream_and_nowhere_else() {
     }
     let log = gw.log();
     assert!(!log.contains(FIRST) && !log.contains(SECOND), "{log}");
-}
-
-/// Runs `toolport ARGS` against the gateway as the administrator; returns the JSON it printed.
-async fn cli(gw: &Gateway, args: &[&str], stdin: &str) -> Value {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("TOOLPORT_URL", gw.base())
-        .env("TOOLPORT_TOKEN", ADMIN_TOKEN)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    tokio::io::AsyncWriteExt::write_all(&mut input, stdin.as_bytes())
-        .await
-        .unwrap();
-    drop(input);
-    let output = child.wait_with_output().await.unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "toolport {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    if stdout.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&stdout).unwrap()
-    }
 }
 
 #[tokio::test]
