@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use toolport_protocol::ErrorCode;
-use toolport_upstream::UpstreamError;
+use toolport_upstream::{Status, UpstreamError};
 
 use crate::config::CircuitBreakerSettings;
 use crate::metrics::Metrics;
@@ -80,7 +80,8 @@ pub(crate) enum Outcome {
     Answered,
     /// Transport error, timeout, backend down, or an API's 5xx/429.
     Failed,
-    /// Says nothing about the backend (cancelled by the client, refused before sending).
+    /// Says nothing about the backend (cancelled by the client, refused before sending, the
+    /// backend still starting).
     Neutral,
 }
 
@@ -94,6 +95,15 @@ impl Outcome {
                 Self::Answered
             }
             Err(_) => Self::Failed,
+        }
+    }
+
+    /// How a call refused because the backend is not ready counts: a backend that is down is
+    /// failing; one still starting (or stopped on purpose) says nothing about its health yet.
+    pub(crate) fn of_unready(status: &Status) -> Self {
+        match status {
+            Status::Down { .. } => Self::Failed,
+            _ => Self::Neutral,
         }
     }
 }
@@ -475,6 +485,36 @@ mod tests {
         assert!(call(&mut c, &on, t0, Outcome::Failed));
         assert_eq!(c.admit(&off, t0), Admission::Pass { probe: None });
         assert_eq!(c.state(t0), CircuitState::Closed);
+    }
+
+    #[test]
+    fn what_counts_as_a_failure_of_an_mcp_backend() {
+        use toolport_protocol::RpcError;
+        let rpc = |code| Err(UpstreamError::Rpc(Box::new(RpcError::new(code, "x"))));
+        assert_eq!(Outcome::of_reply(&Ok(Value::Null)), Outcome::Answered);
+        assert_eq!(
+            Outcome::of_reply(&rpc(ErrorCode::INVALID_PARAMS)),
+            Outcome::Answered,
+            "bad arguments are the caller's"
+        );
+        assert_eq!(
+            Outcome::of_reply(&rpc(ErrorCode::BACKEND_UNAVAILABLE)),
+            Outcome::Failed,
+            "a lost connection"
+        );
+        assert_eq!(
+            Outcome::of_reply(&Err(UpstreamError::Timeout(5))),
+            Outcome::Failed
+        );
+        assert_eq!(
+            Outcome::of_reply(&Err(UpstreamError::Connect("refused".into()))),
+            Outcome::Failed
+        );
+        let down = Status::Down {
+            reason: "exited".into(),
+        };
+        assert_eq!(Outcome::of_unready(&down), Outcome::Failed);
+        assert_eq!(Outcome::of_unready(&Status::Starting), Outcome::Neutral);
     }
 
     /// A clock the test moves by hand.

@@ -75,7 +75,7 @@ async fn open_vault(dir: &Path, store: &SqliteStore) -> anyhow::Result<(Vault, K
     match store.vault_key_check().await? {
         Some(check) => vault.verify(&check).with_context(|| {
             format!(
-                "the master key does not open the vault of {}; start with the key this data directory was created with ({MASTER_KEY_ENV} or {}; during a rotation by environment, the old key in {PREVIOUS_KEY_ENV})",
+                "the master key does not open the vault of {}; start with the key that sealed this data directory ({MASTER_KEY_ENV} or {}; during a rotation by environment, the old key in {PREVIOUS_KEY_ENV})",
                 dir.display(),
                 key_file.display()
             )

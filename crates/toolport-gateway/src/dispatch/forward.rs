@@ -203,7 +203,7 @@ impl Gateway {
                 .await;
         }
         let Some(peer) = view.snapshot.ready_peer().cloned() else {
-            permit.finish(Outcome::Failed);
+            permit.finish(Outcome::of_unready(view.status()));
             return Err(GatewayError::Unavailable {
                 server: server.clone(),
                 reason: view.unavailable_reason(),
