@@ -7,8 +7,9 @@
 //! - [`state`]: [`AdminState`], what the admin handlers share (store, vault, authenticator, call
 //!   meter); `changes`: administrative changes into the audit log.
 //! - [`api`]: [`router`] (every route under `/api/v1`) and one file per resource: `me`,
-//!   `tenants`, `users`, `members`, `tokens`, `secrets`, `plans`, `usage`, `audit`; `records`
-//!   holds the JSON shapes of the store's records.
+//!   `tenants`, `users`, `members`, `tokens`, `secrets`, `plans`, `usage`, `audit`, `vault` (master
+//!   key rotation); `records` holds the JSON shapes of the store's records.
+//! - [`rotation`]: [`KeyRotation`], the object-safe master key rotation the binary implements.
 //! - [`auth`]: [`Caller`], the extractor that authenticates each request (401 before anything
 //!   else is looked at).
 //! - `guard`: the authorization rules (operator, admin scope, owner/admin role, tenant isolation:
@@ -38,6 +39,7 @@ mod guard;
 pub mod openapi;
 pub mod page;
 pub mod problem;
+pub mod rotation;
 pub mod state;
 mod validate;
 
@@ -46,4 +48,5 @@ pub use api::router;
 pub use auth::Caller;
 pub use openapi::openapi;
 pub use problem::{Problem, ProblemKind};
+pub use rotation::{KeyRotation, RotationError, RotationReport};
 pub use state::AdminState;

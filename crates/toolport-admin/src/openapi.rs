@@ -27,8 +27,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[openapi(
     info(
         title = "Toolport admin API",
-        description = "Tenants, users, members, API tokens, secrets, plans, usage and the audit \
-                       log of a Toolport gateway. \
+        description = "Tenants, users, members, API tokens, secrets, plans, usage, the audit \
+                       log and the vault's master key of a Toolport gateway. \
                        Every route needs `Authorization: Bearer tp_...` except this document. \
                        Errors are RFC 9457 problem details (`application/problem+json`). Lists \
                        take `?limit=` (1..=1000, default 100) and `?after=` (the previous page's \
@@ -63,9 +63,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         api::usage::list_usage_events,
         api::audit::list_tenant_audit,
         api::audit::list_audit,
+        api::vault::rotate_master_key,
     ),
     components(
-        schemas(ProblemDetails),
+        schemas(ProblemDetails, crate::rotation::RotationReport),
         responses(
             BadRequest,
             Unauthorized,
@@ -95,6 +96,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         (name = "plans", description = "Plans and their quotas; a tenant's plan."),
         (name = "usage", description = "A tenant's metered tool calls and quota."),
         (name = "audit", description = "Who did what: tool calls and administrative changes."),
+        (name = "vault", description = "The vault's master key (operator only)."),
     )
 )]
 struct ApiDoc;

@@ -1,5 +1,6 @@
 //! [`AdminState`]: what every admin API handler shares (the store, the vault, the authenticator,
-//! the call meter with its plans, rate limits and audit log).
+//! the call meter with its plans, rate limits and audit log, and the master key rotation when the
+//! gateway offers one).
 
 use std::sync::Arc;
 
@@ -8,13 +9,15 @@ use toolport_store::Store;
 use toolport_vault::Vault;
 
 use crate::access::TokenAuthenticator;
+use crate::rotation::KeyRotation;
 
-/// The admin API's shared state. Cheap to clone (four `Arc`s).
+/// The admin API's shared state. Cheap to clone (a few `Arc`s).
 pub struct AdminState<S> {
     pub(crate) store: Arc<S>,
     pub(crate) vault: Arc<Vault>,
     pub(crate) auth: Arc<TokenAuthenticator<S>>,
     pub(crate) meter: Arc<CallMeter<S>>,
+    pub(crate) rotation: Option<Arc<dyn KeyRotation>>,
 }
 
 impl<S: Store + 'static> AdminState<S> {
@@ -33,7 +36,15 @@ impl<S: Store + 'static> AdminState<S> {
             vault,
             auth,
             meter,
+            rotation: None,
         }
+    }
+
+    /// Offers `POST /api/v1/vault/rotate`, performed by `rotation` (without it the route answers
+    /// 409).
+    pub fn with_key_rotation(mut self, rotation: Arc<dyn KeyRotation>) -> Self {
+        self.rotation = Some(rotation);
+        self
     }
 }
 
@@ -44,6 +55,7 @@ impl<S> Clone for AdminState<S> {
             vault: Arc::clone(&self.vault),
             auth: Arc::clone(&self.auth),
             meter: Arc::clone(&self.meter),
+            rotation: self.rotation.clone(),
         }
     }
 }

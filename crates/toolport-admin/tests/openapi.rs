@@ -719,6 +719,8 @@ async fn real_responses_match_the_document() {
     run("GET", audit, &[("tenant", "bravo")], Some(&member), None).await;
     run("GET", "/api/v1/audit", &[], Some(&op), None).await;
     run("GET", "/api/v1/audit", &[], Some(&admin), None).await;
+    run("POST", "/api/v1/vault/rotate", &[], Some(&admin), None).await;
+    run("POST", "/api/v1/vault/rotate", &[], Some(&op), None).await;
     let seen = seen.into_inner();
 
     // Every route was seen succeeding at least once.

@@ -26,11 +26,13 @@ pub struct ServerConfig {
     pub timeout: Duration,
     /// The namespace of this server's names on aggregated endpoints (default: the server name).
     pub prefix: String,
+    /// When calls to this server are refused after repeated failures.
+    pub circuit_breaker: CircuitBreakerSettings,
 }
 
 impl ServerConfig {
-    /// True when switching from `self` to `other` needs a new connection; filter, tag and timeout
-    /// changes apply to the running connection.
+    /// True when switching from `self` to `other` needs a new connection; filter, tag, timeout
+    /// and circuit breaker changes apply to the running connection.
     pub fn needs_restart(&self, other: &Self) -> bool {
         self.spec != other.spec
     }
@@ -79,6 +81,31 @@ pub struct EndpointConfig {
     pub servers: Vec<String>,
 }
 
+/// The circuit breaker of one backend: after `failure_threshold` consecutive failures calls are
+/// refused for `open_for`, then one probe call decides whether it closes again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CircuitBreakerSettings {
+    /// Consecutive failures that open the circuit; 0 turns the breaker off.
+    pub failure_threshold: u32,
+    /// How long an open circuit refuses calls before it lets one probe through.
+    pub open_for: Duration,
+}
+
+impl CircuitBreakerSettings {
+    pub fn enabled(&self) -> bool {
+        self.failure_threshold > 0
+    }
+}
+
+impl Default for CircuitBreakerSettings {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 5,
+            open_for: Duration::from_secs(30),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// Default deadline for a call when a server sets none.
@@ -90,6 +117,8 @@ pub struct Settings {
     pub namespacing: bool,
     /// Hosts that HTTP APIs may reach although they resolve to loopback or private addresses.
     pub ssrf_allow_hosts: Vec<String>,
+    /// The circuit breaker of servers that set none of their own.
+    pub circuit_breaker: CircuitBreakerSettings,
 }
 
 impl Default for Settings {
@@ -100,6 +129,7 @@ impl Default for Settings {
             page_size: 0,
             namespacing: true,
             ssrf_allow_hosts: Vec::new(),
+            circuit_breaker: CircuitBreakerSettings::default(),
         }
     }
 }

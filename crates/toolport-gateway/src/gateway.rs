@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::time::Instant;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -13,6 +14,7 @@ use toolport_protocol::{Message, Notification};
 use toolport_upstream::{NotificationHook, Status};
 
 use crate::admission::{CallGate, Caller};
+use crate::breaker::{Breakers, CircuitState};
 use crate::config::GatewayConfig;
 use crate::metrics::Metrics;
 use crate::registry::{Change, Registry, RegistryDeps};
@@ -44,6 +46,8 @@ pub struct BackendReadiness {
     pub protocol: Option<&'static str>,
     pub tools: usize,
     pub restarts: u64,
+    /// The circuit breaker: `closed`, `open` (calls refused) or `half_open` (one probe let through).
+    pub circuit: CircuitState,
 }
 
 pub struct Gateway {
@@ -56,6 +60,7 @@ pub struct Gateway {
     pub(crate) suspended: Mutex<HashMap<String, crate::dispatch::SuspendedCall>>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) call_gate: OnceLock<Arc<dyn CallGate>>,
+    pub(crate) breakers: Arc<Breakers>,
     pub(crate) shutdown: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -72,6 +77,7 @@ impl Gateway {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (changes_tx, changes_rx) = mpsc::unbounded_channel();
         let metrics = Arc::new(Metrics::default());
+        let breakers = Arc::new(Breakers::new(metrics.clone(), Arc::new(Instant::now)));
         let http = reqwest::Client::builder()
             .user_agent(concat!("toolport/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -91,6 +97,7 @@ impl Gateway {
                 events: events_tx,
                 changes: changes_tx,
                 metrics: metrics.clone(),
+                breakers: breakers.clone(),
                 shutdown: shutdown.clone(),
                 hooks,
             });
@@ -104,6 +111,7 @@ impl Gateway {
                 suspended: Mutex::new(HashMap::new()),
                 metrics,
                 call_gate: OnceLock::new(),
+                breakers,
                 shutdown: shutdown.clone(),
                 tasks: Mutex::new(Vec::new()),
             }
@@ -135,6 +143,15 @@ impl Gateway {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The metrics in the text exposition format, with every backend's circuit state as of now
+    /// (an open circuit turns half-open by the passing of time, not by an event).
+    pub fn render_metrics(&self) -> String {
+        for view in self.registry.views() {
+            self.breakers.state(&view.name);
+        }
+        self.metrics.render()
     }
 
     /// Stops every backend (terminating children) and the background tasks.
@@ -267,6 +284,7 @@ impl Gateway {
                     protocol: snap.protocol.map(|p| p.as_str()),
                     tools: v.tools.plain.len(),
                     restarts: snap.restarts,
+                    circuit: self.breakers.state(&v.name),
                 }
             })
             .collect()

@@ -9,11 +9,13 @@
 //! - [`names`] and [`view`]: namespacing and what clients see of each backend.
 //! - [`registry`]: the running backends, hot-applied configuration changes.
 //! - `relay`: backend-initiated messages to the right clients.
+//! - [`breaker`]: per-backend circuit breakers, consulted before every forwarded call.
 //! - [`metrics`], [`error`] (the one place gateway errors become JSON-RPC errors).
 //!
 //! This crate knows nothing of HTTP status codes or storage; the server crate is the edge.
 
 pub mod admission;
+pub mod breaker;
 pub mod config;
 mod dispatch;
 pub mod error;
@@ -26,7 +28,10 @@ pub mod session;
 pub mod view;
 
 pub use admission::{CallEnd, CallGate, CallOutcome, CallRequest, CallTicket, Caller, Refusal};
-pub use config::{EndpointConfig, GatewayConfig, HttpSettings, ServerConfig, Settings, ToolFilter};
+pub use config::{
+    CircuitBreakerSettings, EndpointConfig, GatewayConfig, HttpSettings, ServerConfig, Settings,
+    ToolFilter,
+};
 pub use dispatch::{StatelessError, Subscription};
 pub use gateway::{BackendReadiness, Gateway};
 pub use session::{Scope, Session, Sink};

@@ -1,6 +1,6 @@
-//! The admin commands (`toolport tenant|user|member|token|secret|plan|usage|audit …`): the admin REST API of a
-//! running gateway on the command line. Each prints the API's JSON answer; an error answer (RFC 9457
-//! problem details) becomes a one-line message and a non-zero exit.
+//! The admin commands (`toolport tenant|user|member|token|secret|plan|usage|audit|vault …`): the
+//! admin REST API of a running gateway on the command line. Each prints the API's JSON answer; an
+//! error answer (RFC 9457 problem details) becomes a one-line message and a non-zero exit.
 
 use std::io::{IsTerminal as _, Read as _, Write as _};
 
@@ -169,6 +169,13 @@ pub enum AuditCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Rotate the master key of the running gateway: a new key, every secret of every tenant
+    /// re-sealed with it, the old key retired. Prints the new key's id and what was re-sealed.
+    Rotate,
+}
+
 /// One admin command.
 #[derive(Debug)]
 pub enum AdminCommand {
@@ -180,6 +187,7 @@ pub enum AdminCommand {
     Plan(PlanCommand),
     Usage(UsageCommand),
     Audit(AuditCommand),
+    Vault(VaultCommand),
 }
 
 /// Runs `command` against the gateway and prints the answer.
@@ -281,6 +289,7 @@ pub async fn run(connection: Connection, command: AdminCommand) -> anyhow::Resul
                 .await?["items"]
                 .take()
         }
+        AdminCommand::Vault(VaultCommand::Rotate) => api.send("POST", "vault/rotate", None).await?,
     };
     let mut out = std::io::stdout().lock();
     if !answer.is_null() {

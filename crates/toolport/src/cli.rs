@@ -88,4 +88,6 @@ pub enum Command {
     Usage(crate::admin_cli::AdminArgs<crate::admin_cli::UsageCommand>),
     /// The audit log: tool calls and administrative changes.
     Audit(crate::admin_cli::AdminArgs<crate::admin_cli::AuditCommand>),
+    /// The vault's master key (operator).
+    Vault(crate::admin_cli::AdminArgs<crate::admin_cli::VaultCommand>),
 }

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod convert;
 mod metering;
+mod rotation;
 mod run;
 mod secrets;
 mod tenancy;

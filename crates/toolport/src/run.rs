@@ -17,6 +17,7 @@ use crate::admin_cli::{self, AdminCommand};
 use crate::cli::{Cli, Command, DataDirArg};
 use crate::config::{self, Config};
 use crate::metering::Metering;
+use crate::rotation::GatewayRotation;
 use crate::secrets::ConfigSecrets;
 use crate::tenancy::{self, Tenancy};
 
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plan(a) => admin_cli::run(a.connection, AdminCommand::Plan(a.command)).await,
         Command::Usage(a) => admin_cli::run(a.connection, AdminCommand::Usage(a.command)).await,
         Command::Audit(a) => admin_cli::run(a.connection, AdminCommand::Audit(a.command)).await,
+        Command::Vault(a) => admin_cli::run(a.connection, AdminCommand::Vault(a.command)).await,
         Command::Convert {
             source,
             format,
@@ -157,6 +159,7 @@ async fn serve(
     let shutdown = shutdown_on_signals();
     let tenancy = tenancy::open(&tenancy::data_dir(data.dir)?).await?;
     let loaded = load(path, &tenancy).await?;
+    let secrets = loaded.secrets.clone();
     let config = loaded.config.gateway.clone();
     let addr = listen.unwrap_or(config.http.listen);
     if config.http.mcp_access == McpAccess::Open && !addr.ip().is_loopback() {
@@ -180,7 +183,7 @@ async fn serve(
             config.servers.len()
         ),
     }
-    let admin = admin_api(&tenancy, metering.meter.clone());
+    let admin = admin_api(&tenancy, secrets, metering.meter.clone());
     let auth: Arc<dyn Authenticate> = tenancy.auth.clone();
     toolport_server::serve(
         listener,
@@ -197,14 +200,28 @@ async fn serve(
 }
 
 /// The admin REST API at /api/v1, sharing the MCP edge's authenticator (a revocation through the
-/// API stops the token on the MCP routes at once).
-fn admin_api(tenancy: &Tenancy, meter: Arc<CallMeter<SqliteStore>>) -> axum::Router {
-    toolport_admin::router(AdminState::new(
+/// API stops the token on the MCP routes at once), metering through the gateway's call meter, and
+/// rotating the master key in this process.
+fn admin_api(
+    tenancy: &Tenancy,
+    secrets: Arc<ConfigSecrets>,
+    meter: Arc<CallMeter<SqliteStore>>,
+) -> axum::Router {
+    let rotation = Arc::new(GatewayRotation::new(
         tenancy.store.clone(),
         tenancy.vault.clone(),
-        tenancy.auth.clone(),
-        meter,
-    ))
+        tenancy.key_source.clone(),
+        secrets,
+    ));
+    toolport_admin::router(
+        AdminState::new(
+            tenancy.store.clone(),
+            tenancy.vault.clone(),
+            tenancy.auth.clone(),
+            meter,
+        )
+        .with_key_rotation(rotation),
+    )
 }
 
 async fn stdio(path: &Path, data: DataDirArg) -> anyhow::Result<()> {

@@ -9,19 +9,19 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use serde_json::{Value, json};
-use support::process::{ADMIN_TOKEN, GatewayProcess, fixture_server, other_tenant_token};
+use support::binary::{ADMIN_TOKEN, Gateway, cli, fixture_server, other_tenant_token};
 use support::{Client, upstream_counts, wait_for_async};
 use toolport_testkit::files::{contains, stored_files};
 
 /// The `echo` calls the fixture itself received.
-async fn echoes_received(gw: &GatewayProcess) -> u64 {
+async fn echoes_received(gw: &Gateway) -> u64 {
     let admin = Client::connect_as(format!("{}/mcp", gw.base()), "2025-11-25", ADMIN_TOKEN).await;
     upstream_counts(&admin, "fx__call_count").await["tools"]["echo"]
         .as_u64()
         .unwrap_or(0)
 }
 
-async fn admin_get(gw: &GatewayProcess, path: &str) -> Value {
+async fn admin_get(gw: &Gateway, path: &str) -> Value {
     let reply = reqwest::Client::new()
         .get(format!("{}{path}", gw.base()))
         .bearer_auth(ADMIN_TOKEN)
@@ -34,7 +34,7 @@ async fn admin_get(gw: &GatewayProcess, path: &str) -> Value {
 
 #[tokio::test]
 async fn a_plan_quota_admits_exactly_its_calls_under_concurrency_and_meters_them_all() {
-    let mut gw = GatewayProcess::new();
+    let mut gw = Gateway::new();
     gw.write_config(json!({
         "mcpServers": {"fx": fixture_server()},
         "toolport": {"plans": {"free": {"callsPerMonth": 5}}}
@@ -97,7 +97,7 @@ async fn a_plan_quota_admits_exactly_its_calls_under_concurrency_and_meters_them
         json!({"plan": "free", "calls_per_month": 5, "used": 5,
                "resets_at": usage["quota"]["resets_at"]})
     );
-    let from_cli = gw.cli(&["usage", "summary", "--tenant", "acme"], "").await;
+    let from_cli = cli(&gw, &["usage", "summary", "--tenant", "acme"], "").await;
     assert_eq!(from_cli["totals"], usage["totals"]);
     assert_eq!(usage["by_tool"][0]["upstream"], "fx");
     assert_eq!(usage["by_tool"][0]["tool"], "echo");
@@ -124,11 +124,14 @@ async fn a_plan_quota_admits_exactly_its_calls_under_concurrency_and_meters_them
         calls.iter().filter(|e| e["outcome"] == "denied").count(),
         15
     );
-    let latest = gw
-        .cli(&["audit", "list", "--tenant", "acme", "--limit", "3"], "")
-        .await;
+    let latest = cli(
+        &gw,
+        &["audit", "list", "--tenant", "acme", "--limit", "3"],
+        "",
+    )
+    .await;
     assert_eq!(latest.as_array().unwrap().len(), 3);
-    let plans = gw.cli(&["plan", "list"], "").await;
+    let plans = cli(&gw, &["plan", "list"], "").await;
     assert_eq!(
         plans[1],
         json!({"name": "free", "calls_per_month": 5, "apis": 3,
@@ -146,7 +149,7 @@ async fn a_plan_quota_admits_exactly_its_calls_under_concurrency_and_meters_them
 
 #[tokio::test]
 async fn rate_limits_refuse_with_the_retry_delay_on_mcp_and_429_on_the_admin_api() {
-    let mut gw = GatewayProcess::new();
+    let mut gw = Gateway::new();
     gw.write_config(json!({
         "mcpServers": {"fx": fixture_server()},
         "toolport": {"limits": {"perToken": "3/min"}}

@@ -5,21 +5,20 @@
 mod support;
 
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::http::HeaderMap;
 use serde_json::{Value, json};
 use support::Client;
-use support::process::{
-    ADMIN_TOKEN, GatewayProcess, fixture_server, initialize, other_tenant_token,
+use support::binary::{
+    ADMIN_TOKEN, Gateway, PING_SPEC, cli, fixture_server, initialize, other_tenant_token,
+    recording_api,
 };
 use toolport_store::{SqliteStore, Store};
 use toolport_vault::{MasterKey, Vault};
 
 #[tokio::test]
 async fn mcp_routes_need_a_token_whose_scopes_cover_them() {
-    let mut gw = GatewayProcess::new();
+    let mut gw = Gateway::new();
     gw.write_config(json!({"mcpServers": {"fx": fixture_server()}}));
     gw.start(&[("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
     let http = reqwest::Client::new();
@@ -91,7 +90,7 @@ async fn mcp_routes_need_a_token_whose_scopes_cover_them() {
 
 #[tokio::test]
 async fn first_run_prints_the_administrator_token_once() {
-    let mut gw = GatewayProcess::new();
+    let mut gw = Gateway::new();
     gw.write_config(json!({"mcpServers": {}}));
     gw.start(&[]).await;
     gw.stop().await;
@@ -123,7 +122,7 @@ async fn first_run_prints_the_administrator_token_once() {
 
 #[tokio::test]
 async fn a_wrong_master_key_stops_the_start() {
-    let mut gw = GatewayProcess::new();
+    let mut gw = Gateway::new();
     gw.write_config(json!({"mcpServers": {}}));
     gw.start(&[]).await;
     gw.stop().await;
@@ -143,40 +142,12 @@ async fn a_wrong_master_key_stops_the_start() {
     assert!(!stderr.contains(other.as_str()), "the key is never printed");
 }
 
-/// An HTTP API that records the Authorization header of every call.
-async fn recording_api() -> (String, Arc<Mutex<Vec<String>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = seen.clone();
-    let app = axum::Router::new().route(
-        "/ping",
-        axum::routing::get(move |headers: HeaderMap| {
-            let record = record.clone();
-            async move {
-                let auth = headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                record.lock().unwrap().push(auth);
-                axum::Json(json!({"pong": true}))
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, seen)
-}
-
-const PING_SPEC: &str = r#"{"openapi": "3.0.3", "info": {"title": "ping", "version": "1"},
-  "paths": {"/ping": {"get": {"operationId": "ping", "responses": {"200": {"description": "ok"}}}}}}"#;
-
 #[tokio::test]
 async fn vault_secrets_reach_the_upstream_and_nowhere_else() {
     const FIRST: &str = "s3cr3t-value-first-7f3a9c";
     const SECOND: &str = "s3cr3t-value-second-51be02";
     let (api_url, seen) = recording_api().await;
-    let mut gw = GatewayProcess::new();
+    let mut gw = Gateway::new();
     std::fs::write(gw.dir.path().join("ping.json"), PING_SPEC).unwrap();
     let key = MasterKey::generate();
     let key_text = key.export_base64();
@@ -267,58 +238,56 @@ async fn vault_secrets_reach_the_upstream_and_nowhere_else() {
 #[tokio::test]
 async fn the_cli_manages_tenants_tokens_and_secrets_through_the_admin_api() {
     const VALUE: &str = "cli-secret-value-94c1d7";
-    let mut gw = GatewayProcess::new();
+    let mut gw = Gateway::new();
     gw.write_config(json!({"mcpServers": {"fx": fixture_server()}}));
     gw.start(&[("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
 
-    let tenant = gw
-        .cli(&["tenant", "create", "acme", "--plan", "pro"], "")
-        .await;
+    let tenant = cli(&gw, &["tenant", "create", "acme", "--plan", "pro"], "").await;
     assert_eq!(tenant["name"], "acme");
-    let user = gw
-        .cli(&["user", "create", "dev@acme.test", "--name", "Dev"], "")
-        .await;
+    let user = cli(
+        &gw,
+        &["user", "create", "dev@acme.test", "--name", "Dev"],
+        "",
+    )
+    .await;
     let user_id = user["id"].as_str().unwrap();
-    gw.cli(&["member", "add", user_id, "--tenant", "acme"], "")
-        .await;
-    let created = gw
-        .cli(
-            &[
-                "token",
-                "create",
-                "laptop",
-                "--scope",
-                "mcp:fx",
-                "--user-id",
-                user_id,
-                "--tenant",
-                "acme",
-            ],
-            "",
-        )
-        .await;
+    cli(&gw, &["member", "add", user_id, "--tenant", "acme"], "").await;
+    let created = cli(
+        &gw,
+        &[
+            "token",
+            "create",
+            "laptop",
+            "--scope",
+            "mcp:fx",
+            "--user-id",
+            user_id,
+            "--tenant",
+            "acme",
+        ],
+        "",
+    )
+    .await;
     let token = created["token"].as_str().unwrap();
     assert!(token.starts_with("tp_"));
 
     // The new token reaches the endpoint it was scoped to, and stops at once when revoked.
     let client = Client::connect_as(format!("{}/mcp/fx", gw.base()), "2025-11-25", token).await;
     assert!(client.tool_names().await.contains(&"echo".to_string()));
-    let listed = gw.cli(&["token", "list", "--tenant", "acme"], "").await;
+    let listed = cli(&gw, &["token", "list", "--tenant", "acme"], "").await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert!(
         !listed.to_string().contains(token),
         "token text is shown once"
     );
     let id = created["id"].as_str().unwrap();
-    gw.cli(&["token", "revoke", id, "--tenant", "acme"], "")
-        .await;
+    cli(&gw, &["token", "revoke", id, "--tenant", "acme"], "").await;
     let refused = client.request(9, "tools/list", json!({})).await;
     assert_eq!(refused.status, 401);
 
     // Secrets: set from stdin, listed without their value.
-    gw.cli(&["secret", "set", "api_key"], &format!("{VALUE}\n"))
-        .await;
-    let secrets = gw.cli(&["secret", "list"], "").await;
+    cli(&gw, &["secret", "set", "api_key"], &format!("{VALUE}\n")).await;
+    let secrets = cli(&gw, &["secret", "list"], "").await;
     assert_eq!(secrets[0]["name"], "api_key");
     assert!(!secrets.to_string().contains(VALUE));
 

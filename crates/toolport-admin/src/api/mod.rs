@@ -1,7 +1,7 @@
 //! The admin API's routes: [`router`] puts every handler of this module's files under `/api/v1`.
 //!
 //! One file per resource: [`me`], [`tenants`], [`users`], [`members`], [`tokens`], [`secrets`],
-//! [`plans`], [`usage`], [`audit`];
+//! [`plans`], [`usage`], [`audit`], [`vault`];
 //! [`records`] holds the JSON shapes of the store's records. Unknown paths under `/api/v1` are a
 //! problem+json 404 and a known path with another method a problem+json 405 (with `Allow`). The
 //! router sets no fallback of its own, so it merges into the server's router without clashing.
@@ -16,9 +16,10 @@ pub mod tenants;
 pub mod tokens;
 pub mod usage;
 pub mod users;
+pub mod vault;
 
 use axum::Router;
-use axum::routing::{any, get, put};
+use axum::routing::{any, get, post, put};
 use toolport_store::Store;
 
 use crate::openapi::openapi_json;
@@ -85,6 +86,7 @@ pub fn router<S: Store + 'static>(state: AdminState<S>) -> Router {
             "/api/v1/tenants/{tenant}/secrets/{name}",
             put(secrets::put_secret::<S>).delete(secrets::delete_secret::<S>),
         )
+        .route("/api/v1/vault/rotate", post(vault::rotate_master_key::<S>))
         .method_not_allowed_fallback(method_not_allowed)
         .route("/api/v1", any(no_route))
         .route("/api/v1/", any(no_route))

@@ -11,7 +11,10 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
-use toolport_admin::{AdminState, TokenAuthenticator, router};
+use toolport_admin::rotation::reseal_all;
+use toolport_admin::{
+    AdminState, KeyRotation, RotationError, RotationReport, TokenAuthenticator, router,
+};
 use toolport_metering::{
     AuditLog, BatchConfig, CallMeter, MeteringConfig, Redactor, UsageRecorder,
 };
@@ -49,6 +52,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/tenants/{tenant}/usage/events"),
     ("GET", "/api/v1/tenants/{tenant}/audit"),
     ("GET", "/api/v1/audit"),
+    ("POST", "/api/v1/vault/rotate"),
 ];
 
 /// A user with a token.
@@ -178,12 +182,20 @@ impl Fixture {
         let auth = Arc::new(TokenAuthenticator::new(Arc::clone(&store)));
         let a = store.create_tenant("acme", "pro").await.unwrap();
         let meter = meter(&store, config, &a.id);
-        let app = router(AdminState::new(
-            Arc::clone(&store),
-            Arc::clone(&vault),
-            Arc::clone(&auth),
-            Arc::clone(&meter),
-        ));
+        let rotation = Arc::new(InMemoryRotation {
+            store: Arc::clone(&store),
+            vault: Arc::clone(&vault),
+            running: tokio::sync::Mutex::new(()),
+        });
+        let app = router(
+            AdminState::new(
+                Arc::clone(&store),
+                Arc::clone(&vault),
+                Arc::clone(&auth),
+                Arc::clone(&meter),
+            )
+            .with_key_rotation(rotation),
+        );
         let b = store.create_tenant("bravo", "free").await.unwrap();
         let operator = actor(
             &store,
@@ -323,5 +335,41 @@ impl Fixture {
     /// A new user (no memberships); returns the id.
     pub async fn store_user(&self, email: &str) -> String {
         self.store.create_user(email, email).await.unwrap().id
+    }
+}
+
+/// The rotation of the admin tests: the binary's steps without its key file (a new key in memory,
+/// every secret and the key check re-sealed, the old key retired).
+#[derive(Debug)]
+pub struct InMemoryRotation {
+    store: Arc<SqliteStore>,
+    vault: Arc<Vault>,
+    running: tokio::sync::Mutex<()>,
+}
+
+impl KeyRotation for InMemoryRotation {
+    fn rotate(
+        &self,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<RotationReport, RotationError>> + Send + '_>,
+    > {
+        Box::pin(async move {
+            let _running = self
+                .running
+                .try_lock()
+                .map_err(|_| RotationError::InProgress)?;
+            let old = self.vault.rotate(MasterKey::generate())?;
+            let resealed = reseal_all(self.store.as_ref(), &self.vault).await?;
+            self.store
+                .set_vault_key_check(&self.vault.key_check()?)
+                .await?;
+            self.vault.retire(old)?;
+            Ok(RotationReport {
+                key_id: self.vault.active_key_id().to_string(),
+                retired_key_ids: vec![old.to_string()],
+                resealed_secrets: resealed,
+                key_check_resealed: true,
+            })
+        })
     }
 }

@@ -3,6 +3,7 @@
 //! line/column or key path, say what is wrong and what would be right.
 
 mod api;
+mod breaker;
 mod interpolate;
 mod raw;
 mod validate;

@@ -289,3 +289,57 @@ fn limits_plans_and_redaction_are_read_and_checked() {
         .to_string();
     assert!(bad_rate.contains("invalid rate \"fast\""), "{bad_rate}");
 }
+
+#[test]
+fn circuit_breaker_settings_default_apply_to_all_and_a_server_overrides_them() {
+    let config = json(
+        r#"{
+  "mcpServers": {
+    "plain": {"command": "srv"},
+    "touchy": {"command": "srv", "circuitBreaker": {"failureThreshold": 1}},
+    "off": {"command": "srv", "circuitBreaker": {"failureThreshold": 0, "openSeconds": 2}}
+  },
+  "apis": {"pets": {"spec": "pets.yaml", "circuitBreaker": {"openSeconds": 0.25}}},
+  "toolport": {"circuitBreaker": {"failureThreshold": 3, "openSeconds": 10}}
+}"#,
+    )
+    .unwrap();
+    let breaker = |name: &str| config.servers[name].circuit_breaker;
+    assert_eq!(config.settings.circuit_breaker.failure_threshold, 3);
+    assert_eq!(breaker("plain").failure_threshold, 3);
+    assert_eq!(breaker("plain").open_for, Duration::from_secs(10));
+    assert_eq!(breaker("touchy").failure_threshold, 1);
+    assert_eq!(breaker("touchy").open_for, Duration::from_secs(10));
+    assert!(!breaker("off").enabled());
+    assert_eq!(breaker("pets").failure_threshold, 3);
+    assert_eq!(breaker("pets").open_for, Duration::from_millis(250));
+    let defaults = json(r#"{"mcpServers": {"plain": {"command": "srv"}}}"#).unwrap();
+    assert_eq!(
+        defaults.servers["plain"].circuit_breaker.failure_threshold,
+        5
+    );
+    assert_eq!(
+        defaults.servers["plain"].circuit_breaker.open_for,
+        Duration::from_secs(30)
+    );
+}
+
+#[test]
+fn circuit_breaker_errors_name_the_key_and_the_valid_range() {
+    let e = error_of(r#"{"toolport": {"circuitBreaker": {"openSeconds": 0}}}"#);
+    assert!(
+        e.contains("toolport.circuitBreaker.openSeconds") && e.contains("above 0"),
+        "{e}"
+    );
+    let e = error_of(
+        r#"{"mcpServers": {"a": {"command": "x", "circuitBreaker": {"openSeconds": 100000}}}}"#,
+    );
+    assert!(
+        e.contains("mcpServers.a.circuitBreaker.openSeconds") && e.contains("one day"),
+        "{e}"
+    );
+    let e = error_of(r#"{"toolport": {"circuitBreaker": {"failureThreshold": -1}}}"#);
+    assert!(e.contains("failureThreshold"), "{e}");
+    let e = error_of(r#"{"toolport": {"circuitBreaker": {"threshold": 3}}}"#);
+    assert!(e.contains("unknown field `threshold`"), "{e}");
+}

@@ -14,6 +14,7 @@ use toolport_metering::MeteringConfig;
 use toolport_upstream::UpstreamSpec;
 
 use super::Config;
+use super::breaker::circuit_breaker;
 use super::interpolate::{SecretLookup, expand};
 use super::raw::{RawFile, RawServer};
 
@@ -63,6 +64,11 @@ pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<Config, Invalid> {
         page_size: settings_raw.page_size.unwrap_or(defaults.page_size),
         namespacing: settings_raw.namespacing.unwrap_or(defaults.namespacing),
         ssrf_allow_hosts: settings_raw.ssrf.allow_hosts.clone(),
+        circuit_breaker: circuit_breaker(
+            settings_raw.circuit_breaker.as_ref(),
+            defaults.circuit_breaker,
+            "toolport.circuitBreaker",
+        )?,
     };
     if settings.ping_interval < Duration::from_millis(100) {
         return Err(invalid("toolport.pingIntervalMs", "must be at least 100"));
@@ -109,7 +115,7 @@ pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<Config, Invalid> {
                 format!("{name:?} names both an MCP server and an API; rename one"),
             ));
         }
-        let config = super::api::api_config(&name, api, &key, cx)?;
+        let config = super::api::api_config(&name, api, &key, &settings, cx)?;
         if let Some(other) = prefixes.insert(config.prefix.clone(), name.clone()) {
             return Err(invalid(
                 format!("{key}.prefix"),
@@ -311,6 +317,11 @@ fn server_config(
     };
     let prefix = server.prefix.unwrap_or_else(|| name.to_string());
     check_server_name(&prefix).map_err(|m| invalid(format!("{key}.prefix"), m))?;
+    let circuit_breaker = circuit_breaker(
+        server.circuit_breaker.as_ref(),
+        settings.circuit_breaker,
+        &format!("{key}.circuitBreaker"),
+    )?;
     Ok(ServerConfig {
         spec,
         tools: ToolFilter {
@@ -322,6 +333,7 @@ fn server_config(
             .timeout_ms
             .map_or(settings.request_timeout, Duration::from_millis),
         prefix,
+        circuit_breaker,
     })
 }
 

@@ -1,27 +1,31 @@
-//! A `toolport serve` process with its own configuration file and data directory in a temporary
-//! directory, for the end-to-end tests of tenancy, limits and metering.
+//! The `toolport` binary as a process: a configuration file and a data directory in a temporary
+//! directory, started and stopped like an operator would, plus the admin CLI and a recording API.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::http::HeaderMap;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 use toolport_store::{NewToken, Role, SqliteStore, Store};
 
 use super::free_port;
 
+/// The `toolport` binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_toolport");
+/// The first administrator's token, imported through `TOOLPORT_ADMIN_TOKEN`.
 pub const ADMIN_TOKEN: &str = "tp_test_administrator_token_0123456789";
 
 /// A gateway process with a configuration file and a data directory in a temporary directory.
-pub struct GatewayProcess {
+pub struct Gateway {
     pub dir: tempfile::TempDir,
     pub port: u16,
     child: Option<Child>,
 }
 
-impl GatewayProcess {
+impl Gateway {
     pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().unwrap(),
@@ -103,36 +107,6 @@ impl GatewayProcess {
         }
     }
 
-    /// Runs `toolport ARGS` against the gateway as the administrator; returns the JSON it printed.
-    pub async fn cli(&self, args: &[&str], stdin: &str) -> Value {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .env("TOOLPORT_URL", self.base())
-            .env("TOOLPORT_TOKEN", ADMIN_TOKEN)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        tokio::io::AsyncWriteExt::write_all(&mut input, stdin.as_bytes())
-            .await
-            .unwrap();
-        drop(input);
-        let output = child.wait_with_output().await.unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "toolport {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        if stdout.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&stdout).unwrap()
-        }
-    }
-
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
@@ -142,6 +116,70 @@ pub fn fixture_server() -> Value {
     json!({"command": toolport_testkit::fixture_bin(), "args": ["--transport", "stdio"]})
 }
 
+/// An HTTP API that records the Authorization header of every call.
+pub async fn recording_api() -> (String, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let app = axum::Router::new().route(
+        "/ping",
+        axum::routing::get(move |headers: HeaderMap| {
+            let record = record.clone();
+            async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                record.lock().unwrap().push(auth);
+                axum::Json(json!({"pong": true}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+pub const PING_SPEC: &str = r#"{"openapi": "3.0.3", "info": {"title": "ping", "version": "1"},
+  "paths": {"/ping": {"get": {"operationId": "ping", "responses": {"200": {"description": "ok"}}}}}}"#;
+
+/// Runs `toolport ARGS` against the gateway as the administrator, `stdin` on its standard input.
+pub async fn cli_output(gw: &Gateway, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("TOOLPORT_URL", gw.base())
+        .env("TOOLPORT_TOKEN", ADMIN_TOKEN)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut input, stdin.as_bytes())
+        .await
+        .unwrap();
+    drop(input);
+    child.wait_with_output().await.unwrap()
+}
+
+/// Like [`cli_output`] for a command that must succeed; returns the JSON it printed.
+pub async fn cli(gw: &Gateway, args: &[&str], stdin: &str) -> Value {
+    let output = cli_output(gw, args, stdin).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "toolport {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if stdout.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&stdout).unwrap()
+    }
+}
+
+/// An `initialize` request of revision 2025-11-25.
 pub fn initialize() -> Value {
     json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {},
