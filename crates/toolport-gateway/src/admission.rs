@@ -13,6 +13,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub tenant_id: String,
+    /// The tenant's name: configuration grants name tenants.
+    pub tenant_name: String,
     pub user_id: String,
     /// The API token's id (never its text).
     pub token_id: String,

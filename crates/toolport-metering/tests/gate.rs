@@ -65,6 +65,7 @@ impl Setup {
 fn caller(tenant: &str, token: &str) -> Caller {
     Caller {
         tenant_id: tenant.to_owned(),
+        tenant_name: "acme".to_owned(),
         user_id: "u1".to_owned(),
         token_id: token.to_owned(),
     }

@@ -28,6 +28,7 @@ impl Caller {
     fn of(principal: &Principal) -> Self {
         Self(Some(Arc::new(toolport_gateway::Caller {
             tenant_id: principal.tenant_id.clone(),
+            tenant_name: principal.tenant_name.clone(),
             user_id: principal.user_id.clone(),
             token_id: principal.token_id.clone(),
         })))
