@@ -107,6 +107,8 @@ pub struct Principal {
     pub token_id: String,
     /// The tenant the token acts in.
     pub tenant_id: String,
+    /// That tenant's name (configuration grants name tenants).
+    pub tenant_name: String,
     /// The user the token belongs to.
     pub user_id: String,
     /// The user's role in that tenant.
@@ -191,10 +193,16 @@ impl<S: Store> TokenAuthenticator<S> {
             .find(|m| m.tenant_id == record.tenant_id)
             .ok_or(AccessError::Invalid)?
             .role;
+        let tenant_name = match self.store.tenant(&record.tenant_id).await {
+            Ok(tenant) => tenant.name,
+            Err(StoreError::NotFound(_)) => return Err(AccessError::Invalid),
+            Err(err) => return Err(err.into()),
+        };
         let scopes = Scopes::from_names(&record.scopes);
         let principal = Principal {
             token_id: record.id,
             tenant_id: record.tenant_id,
+            tenant_name,
             user_id: record.user_id,
             role,
             scopes,

@@ -1,10 +1,12 @@
 //! [`Caller`]: the axum extractor that authenticates every admin request with its bearer token.
 //!
 //! It runs before any other extractor of a handler, so a request without a valid token is
-//! answered with 401 before its path, query or body is looked at.
+//! answered with 401 (and one over its token's rate limit with 429 and `Retry-After`) before its
+//! path, query or body is looked at.
 
 use axum::extract::FromRequestParts;
 use axum::http::{HeaderMap, header, request::Parts};
+use toolport_metering::RetryAfter;
 use toolport_store::Store;
 
 use crate::access::Principal;
@@ -24,6 +26,16 @@ impl<S: Store + 'static> FromRequestParts<AdminState<S>> for Caller {
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers)?;
         let principal = state.auth.principal(token).await?;
+        if let Err(RetryAfter(wait)) = state.meter.check_admin_request(&principal.token_id) {
+            // Whole seconds, rounded up: `Retry-After: 0` would invite an immediate retry.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            return Err(Problem::too_many_requests(
+                seconds,
+                format!(
+                    "this token's rate limit (toolport.limits.perToken) is reached; retry in {seconds} s"
+                ),
+            ));
+        }
         Ok(Self(principal))
     }
 }

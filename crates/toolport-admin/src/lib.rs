@@ -4,13 +4,14 @@
 //! - [`access`]: [`Principal`] (the tenant, user, role and scopes behind a token), [`Scopes`],
 //!   and [`TokenAuthenticator`], which checks bearer tokens against the store with a short-lived
 //!   cache; [`Authenticate`] is its object-safe face for the MCP edge.
-//! - [`state`]: [`AdminState`], what the admin handlers share (store, vault, authenticator,
-//!   endpoint catalog).
+//! - [`state`]: [`AdminState`], what the admin handlers share (store, vault, authenticator, call
+//!   meter, endpoint catalog); `changes`: administrative changes into the audit log.
 //! - [`catalog`]: [`EndpointCatalog`], the gateway as the endpoint routes see it (reserved names,
 //!   the backends and tools a tenant may compose, change notification), implemented by the binary.
 //! - [`api`]: [`router`] (every route under `/api/v1`) and one file per resource: `me`,
-//!   `tenants`, `users`, `members`, `tokens`, `secrets`, `endpoints`; `records` holds the JSON shapes of the
-//!   store's records.
+//!   `tenants`, `users`, `members`, `tokens`, `secrets`, `endpoints`, `plans`, `usage`, `audit`,
+//!   `vault` (master key rotation); `records` holds the JSON shapes of the store's records.
+//! - [`rotation`]: [`KeyRotation`], the object-safe master key rotation the binary implements.
 //! - [`auth`]: [`Caller`], the extractor that authenticates each request (401 before anything
 //!   else is looked at).
 //! - `guard`: the authorization rules (operator, admin scope, owner/admin role, tenant isolation:
@@ -23,7 +24,7 @@
 //! - [`mod@openapi`]: [`openapi()`], the OpenAPI 3.1 document generated from the handlers,
 //!   served at `GET /api/v1/openapi.json` (the only route without a token).
 //!
-//! Wiring: `router(AdminState::new(store, vault, auth))` is a `Router<()>` whose routes all live
+//! Wiring: `router(AdminState::new(store, vault, auth, meter))` is a `Router<()>` whose routes all live
 //! under `/api/v1` (unknown paths there are problem+json 404s through a catch-all route, not a
 //! fallback), so it merges into the server's router even when that one has a fallback. Pass the
 //! same [`TokenAuthenticator`] the MCP edge uses, so revocations here take effect there at once.
@@ -35,11 +36,13 @@ pub mod access;
 pub mod api;
 pub mod auth;
 pub mod catalog;
+mod changes;
 pub mod extract;
 mod guard;
 pub mod openapi;
 pub mod page;
 pub mod problem;
+pub mod rotation;
 pub mod state;
 mod validate;
 
@@ -49,4 +52,5 @@ pub use auth::Caller;
 pub use catalog::{EndpointCatalog, NoGateway, UpstreamTools};
 pub use openapi::openapi;
 pub use problem::{Problem, ProblemKind};
+pub use rotation::{KeyRotation, RotationError, RotationReport};
 pub use state::AdminState;

@@ -27,8 +27,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[openapi(
     info(
         title = "Toolport admin API",
-        description = "Tenants, users, members, API tokens, secrets and virtual endpoints of a \
-                       Toolport gateway. \
+        description = "Tenants, users, members, API tokens, secrets, virtual endpoints, plans, \
+                       usage, the audit log and the vault's master key of a Toolport gateway. \
                        Every route needs `Authorization: Bearer tp_...` except this document. \
                        Errors are RFC 9457 problem details (`application/problem+json`). Lists \
                        take `?limit=` (1..=1000, default 100) and `?after=` (the previous page's \
@@ -65,9 +65,16 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         api::endpoints::set_endpoint_tools,
         api::endpoints::put_endpoint_tool,
         api::endpoints::remove_endpoint_tool,
+        api::plans::list_plans,
+        api::plans::set_tenant_plan,
+        api::usage::get_usage,
+        api::usage::list_usage_events,
+        api::audit::list_tenant_audit,
+        api::audit::list_audit,
+        api::vault::rotate_master_key,
     ),
     components(
-        schemas(ProblemDetails),
+        schemas(ProblemDetails, crate::rotation::RotationReport),
         responses(
             BadRequest,
             Unauthorized,
@@ -81,7 +88,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
             InternalError,
         )
     ),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &RateLimited),
     security(("bearer" = [])),
     tags(
         (name = "meta", description = "This document."),
@@ -99,6 +106,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
             description = "A tenant's virtual MCP endpoints (/mcp/{slug}): chosen tools of the \
                            gateway's backends, renamed and redescribed."
         ),
+        (name = "plans", description = "Plans and their quotas; a tenant's plan."),
+        (name = "usage", description = "A tenant's metered tool calls and quota."),
+        (name = "audit", description = "Who did what: tool calls and administrative changes."),
+        (name = "vault", description = "The vault's master key (operator only)."),
     )
 )]
 struct ApiDoc;
@@ -119,6 +130,33 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+    }
+}
+
+/// Adds the 429 response to every operation that takes a token: any of them may meet the token's
+/// rate limit (`toolport.limits.perToken`).
+struct RateLimited;
+
+impl Modify for RateLimited {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in &mut doc.paths.paths {
+            if path == "/api/v1/openapi.json" {
+                continue;
+            }
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation.responses.responses.insert(
+                    "429".to_owned(),
+                    RefOr::Ref(Ref::from_response_name("TooManyRequests")),
+                );
+            }
+        }
     }
 }
 

@@ -1,35 +1,54 @@
 //! [`AdminState`]: what every admin API handler shares (the store, the vault, the authenticator,
-//! and the gateway's [`EndpointCatalog`]).
+//! the call meter with its plans, rate limits and audit log, the master key rotation when the
+//! gateway offers one, and the gateway's [`EndpointCatalog`]).
 
 use std::sync::Arc;
 
+use toolport_metering::CallMeter;
 use toolport_store::Store;
 use toolport_vault::Vault;
 
 use crate::access::TokenAuthenticator;
 use crate::catalog::{EndpointCatalog, NoGateway};
+use crate::rotation::KeyRotation;
 
-/// The admin API's shared state. Cheap to clone (four `Arc`s).
+/// The admin API's shared state. Cheap to clone (a few `Arc`s).
 pub struct AdminState<S> {
     pub(crate) store: Arc<S>,
     pub(crate) vault: Arc<Vault>,
     pub(crate) auth: Arc<TokenAuthenticator<S>>,
     pub(crate) catalog: Arc<dyn EndpointCatalog>,
+    pub(crate) meter: Arc<CallMeter<S>>,
+    pub(crate) rotation: Option<Arc<dyn KeyRotation>>,
 }
 
 impl<S: Store + 'static> AdminState<S> {
     /// The state over `store`, sealing secrets with `vault` and checking tokens with `auth`
     /// (which must be the authenticator the MCP edge uses, so that revocations through this API
-    /// reach it at once).
-    /// Endpoints are managed without a gateway ([`NoGateway`]) until
+    /// reach it at once); `meter` is the gateway's call gate (its plans, its per-token rate, its
+    /// audit log). Endpoints are managed without a gateway ([`NoGateway`]) until
     /// [`AdminState::with_endpoint_catalog`] gives one.
-    pub fn new(store: Arc<S>, vault: Arc<Vault>, auth: Arc<TokenAuthenticator<S>>) -> Self {
+    pub fn new(
+        store: Arc<S>,
+        vault: Arc<Vault>,
+        auth: Arc<TokenAuthenticator<S>>,
+        meter: Arc<CallMeter<S>>,
+    ) -> Self {
         Self {
             store,
             vault,
             auth,
+            meter,
+            rotation: None,
             catalog: Arc::new(NoGateway),
         }
+    }
+
+    /// Offers `POST /api/v1/vault/rotate`, performed by `rotation` (without it the route answers
+    /// 409).
+    pub fn with_key_rotation(mut self, rotation: Arc<dyn KeyRotation>) -> Self {
+        self.rotation = Some(rotation);
+        self
     }
 
     /// The same state, validating endpoints against `catalog` and telling it of their changes.
@@ -45,6 +64,8 @@ impl<S> Clone for AdminState<S> {
             vault: Arc::clone(&self.vault),
             auth: Arc::clone(&self.auth),
             catalog: Arc::clone(&self.catalog),
+            meter: Arc::clone(&self.meter),
+            rotation: self.rotation.clone(),
         }
     }
 }

@@ -674,6 +674,59 @@ async fn real_responses_match_the_document() {
         None,
     )
     .await;
+
+    run("GET", "/api/v1/plans", &[], Some(&member), None).await;
+    let plan = "/api/v1/tenants/{tenant}/plan";
+    run(
+        "PUT",
+        plan,
+        &[("tenant", "bravo")],
+        Some(&op),
+        Some(json!({"plan": "pro"})),
+    )
+    .await;
+    run(
+        "PUT",
+        plan,
+        &[("tenant", "bravo")],
+        Some(&op),
+        Some(json!({"plan": "gold"})),
+    )
+    .await;
+    run(
+        "PUT",
+        plan,
+        &[("tenant", "bravo")],
+        Some(&admin),
+        Some(json!({"plan": "pro"})),
+    )
+    .await;
+    let usage = "/api/v1/tenants/{tenant}/usage";
+    run("GET", usage, &[("tenant", "bravo")], Some(&admin), None).await;
+    run("GET", usage, &[("tenant", &a_id)], Some(&admin), None).await;
+    run(
+        "GET",
+        "/api/v1/tenants/{tenant}/usage?from=9&to=1",
+        &[("tenant", "bravo")],
+        Some(&admin),
+        None,
+    )
+    .await;
+    run(
+        "GET",
+        "/api/v1/tenants/{tenant}/usage/events?tool=x",
+        &[("tenant", "bravo")],
+        Some(&admin),
+        None,
+    )
+    .await;
+    let audit = "/api/v1/tenants/{tenant}/audit";
+    run("GET", audit, &[("tenant", "bravo")], Some(&admin), None).await;
+    run("GET", audit, &[("tenant", "bravo")], Some(&member), None).await;
+    run("GET", "/api/v1/audit", &[], Some(&op), None).await;
+    run("GET", "/api/v1/audit", &[], Some(&admin), None).await;
+    run("POST", "/api/v1/vault/rotate", &[], Some(&admin), None).await;
+    run("POST", "/api/v1/vault/rotate", &[], Some(&op), None).await;
     let e = "/api/v1/tenants/{tenant}/endpoints";
     let es = "/api/v1/tenants/{tenant}/endpoints/{slug}";
     let et = "/api/v1/tenants/{tenant}/endpoints/{slug}/tools";

@@ -506,6 +506,7 @@ async fn merges_into_a_server_router_with_its_own_fallback() {
         Arc::clone(&fx.store),
         Arc::clone(&fx.vault),
         Arc::clone(&fx.auth),
+        Arc::clone(&fx.meter),
     ));
     let server = Router::new()
         .route("/healthz", get(|| async { "ok" }))

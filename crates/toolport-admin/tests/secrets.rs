@@ -199,7 +199,7 @@ async fn values_never_leave() {
 
     let logs = logs.0.lock().unwrap().clone();
     assert!(
-        contains(&logs, "secret written"),
+        contains(&logs, "secret.put"),
         "the write should be logged (without its value)"
     );
     assert!(!contains(&logs, VALUE), "a log line leaks the value");

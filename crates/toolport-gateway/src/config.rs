@@ -29,6 +29,8 @@ pub struct ServerConfig {
     /// Tenants (by name) granted this backend besides the administrator tenant, which owns the
     /// configuration and always has it; `*` grants every tenant. Empty: the administrator only.
     pub tenants: Vec<String>,
+    /// When calls to this server are refused after repeated failures.
+    pub circuit_breaker: CircuitBreakerSettings,
 }
 
 impl ServerConfig {
@@ -38,8 +40,8 @@ impl ServerConfig {
         administrator || self.tenants.iter().any(|t| t == "*" || t == tenant)
     }
 
-    /// True when switching from `self` to `other` needs a new connection; filter, tag and timeout
-    /// changes apply to the running connection.
+    /// True when switching from `self` to `other` needs a new connection; filter, tag, timeout
+    /// and circuit breaker changes apply to the running connection.
     pub fn needs_restart(&self, other: &Self) -> bool {
         self.spec != other.spec
     }
@@ -88,6 +90,31 @@ pub struct EndpointConfig {
     pub servers: Vec<String>,
 }
 
+/// The circuit breaker of one backend: after `failure_threshold` consecutive failures calls are
+/// refused for `open_for`, then one probe call decides whether it closes again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CircuitBreakerSettings {
+    /// Consecutive failures that open the circuit; 0 turns the breaker off.
+    pub failure_threshold: u32,
+    /// How long an open circuit refuses calls before it lets one probe through.
+    pub open_for: Duration,
+}
+
+impl CircuitBreakerSettings {
+    pub fn enabled(&self) -> bool {
+        self.failure_threshold > 0
+    }
+}
+
+impl Default for CircuitBreakerSettings {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 5,
+            open_for: Duration::from_secs(30),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// Default deadline for a call when a server sets none.
@@ -99,6 +126,8 @@ pub struct Settings {
     pub namespacing: bool,
     /// Hosts that HTTP APIs may reach although they resolve to loopback or private addresses.
     pub ssrf_allow_hosts: Vec<String>,
+    /// The circuit breaker of servers that set none of their own.
+    pub circuit_breaker: CircuitBreakerSettings,
 }
 
 impl Default for Settings {
@@ -109,6 +138,7 @@ impl Default for Settings {
             page_size: 0,
             namespacing: true,
             ssrf_allow_hosts: Vec::new(),
+            circuit_breaker: CircuitBreakerSettings::default(),
         }
     }
 }
@@ -180,6 +210,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             prefix: "x".into(),
             tenants: Vec::new(),
+            circuit_breaker: CircuitBreakerSettings::default(),
         };
         assert!(server.granted_to("default", true));
         assert!(!server.granted_to("team-a", false));

@@ -1,7 +1,12 @@
 //! The gateway's errors and the one place where they become JSON-RPC errors for clients.
 
+use std::time::Duration;
+
+use serde_json::{Value, json};
 use toolport_protocol::{ErrorCode, RpcError};
 use toolport_upstream::UpstreamError;
+
+use crate::admission::Refusal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -13,6 +18,14 @@ pub enum GatewayError {
     UnknownResource(String),
     #[error("server {server:?} is unavailable: {reason}")]
     Unavailable { server: String, reason: String },
+    #[error(
+        "server {server:?} failed repeatedly, so calls to it are paused (circuit breaker open); try again in {} ms",
+        retry_after.as_millis()
+    )]
+    CircuitOpen {
+        server: String,
+        retry_after: Duration,
+    },
     #[error("server {server:?} did not answer {method} within {ms} ms")]
     Timeout {
         server: String,
@@ -30,6 +43,8 @@ pub enum GatewayError {
     MethodNotFound(String),
     #[error("{0}")]
     InvalidRequest(String),
+    #[error("call refused: {0}")]
+    Refused(Refusal),
 }
 
 impl From<GatewayError> for RpcError {
@@ -40,6 +55,18 @@ impl From<GatewayError> for RpcError {
             | GatewayError::InvalidParams(_) => ErrorCode::INVALID_PARAMS,
             GatewayError::UnknownResource(_) => ErrorCode::RESOURCE_NOT_FOUND,
             GatewayError::Unavailable { .. } => ErrorCode::BACKEND_UNAVAILABLE,
+            // Clients that back off read the delay from `data` instead of parsing the message.
+            GatewayError::CircuitOpen {
+                server,
+                retry_after,
+            } => {
+                let retry_after_ms = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX);
+                let data = json!({"server": server, "retryAfterMs": retry_after_ms});
+                return RpcError {
+                    data: Some(data),
+                    ..RpcError::new(ErrorCode::BACKEND_UNAVAILABLE, err.to_string())
+                };
+            }
             GatewayError::Timeout { .. } => ErrorCode::REQUEST_TIMEOUT,
             GatewayError::MethodNotFound(_) => ErrorCode::METHOD_NOT_FOUND,
             GatewayError::InvalidRequest(_) => ErrorCode::INVALID_REQUEST,
@@ -59,7 +86,27 @@ impl From<GatewayError> for RpcError {
                 ..
             } => return (**rpc).clone(),
             GatewayError::Upstream { .. } => ErrorCode::BACKEND_UNAVAILABLE,
+            GatewayError::Refused(refusal) => {
+                return RpcError::new(ErrorCode::REFUSED, err.to_string())
+                    .with_data(refusal_data(refusal));
+            }
         };
         RpcError::new(code, err.to_string())
+    }
+}
+
+/// What a client needs to react to a refusal: the reason and, when waiting helps, how long.
+fn refusal_data(refusal: &Refusal) -> Value {
+    match refusal {
+        Refusal::RateLimited { limit, retry_after } => json!({
+            "reason": "rate_limited",
+            "limit": limit,
+            "retryAfterMs": u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX),
+        }),
+        Refusal::QuotaExceeded { resets_at, .. } => json!({
+            "reason": "quota_exceeded",
+            "resetsAt": resets_at,
+        }),
+        Refusal::Unavailable(_) => json!({"reason": "unavailable"}),
     }
 }

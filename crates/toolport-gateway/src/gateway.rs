@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::time::Instant;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -12,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 use toolport_protocol::{Message, Notification};
 use toolport_upstream::{NotificationHook, Status};
 
+use crate::admission::{CallGate, Caller};
+use crate::breaker::{Breakers, CircuitState};
 use crate::composed::VirtualMap;
 use crate::config::GatewayConfig;
 use crate::metrics::Metrics;
@@ -44,6 +47,8 @@ pub struct BackendReadiness {
     pub protocol: Option<&'static str>,
     pub tools: usize,
     pub restarts: u64,
+    /// The circuit breaker: `closed`, `open` (calls refused) or `half_open` (one probe let through).
+    pub circuit: CircuitState,
 }
 
 pub struct Gateway {
@@ -56,6 +61,8 @@ pub struct Gateway {
     pub(crate) next_token: AtomicU64,
     pub(crate) suspended: Mutex<HashMap<String, crate::dispatch::SuspendedCall>>,
     pub(crate) metrics: Arc<Metrics>,
+    pub(crate) call_gate: OnceLock<Arc<dyn CallGate>>,
+    pub(crate) breakers: Arc<Breakers>,
     pub(crate) shutdown: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -72,6 +79,7 @@ impl Gateway {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (changes_tx, changes_rx) = mpsc::unbounded_channel();
         let metrics = Arc::new(Metrics::default());
+        let breakers = Arc::new(Breakers::new(metrics.clone(), Arc::new(Instant::now)));
         let http = reqwest::Client::builder()
             .user_agent(concat!("toolport/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -91,6 +99,7 @@ impl Gateway {
                 events: events_tx,
                 changes: changes_tx,
                 metrics: metrics.clone(),
+                breakers: breakers.clone(),
                 shutdown: shutdown.clone(),
                 hooks,
             });
@@ -104,6 +113,8 @@ impl Gateway {
                 next_token: AtomicU64::new(1),
                 suspended: Mutex::new(HashMap::new()),
                 metrics,
+                call_gate: OnceLock::new(),
+                breakers,
                 shutdown: shutdown.clone(),
                 tasks: Mutex::new(Vec::new()),
             }
@@ -137,6 +148,15 @@ impl Gateway {
         &self.metrics
     }
 
+    /// The metrics in the text exposition format, with every backend's circuit state as of now
+    /// (an open circuit turns half-open by the passing of time, not by an event).
+    pub fn render_metrics(&self) -> String {
+        for view in self.registry.views() {
+            self.breakers.state(&view.name);
+        }
+        self.metrics.render()
+    }
+
     /// Stops every backend (terminating children) and the background tasks.
     pub async fn stop(&self) {
         self.shutdown.cancel();
@@ -164,8 +184,14 @@ impl Gateway {
     }
 
     /// Registers a client session. Stateful sessions receive notifications until closed.
-    pub fn open_session(&self, id: String, scope: Scope, outbound: Sink) -> Arc<Session> {
-        let session = Arc::new(Session::new(id.clone(), scope, outbound, true));
+    pub fn open_session(
+        &self,
+        id: String,
+        scope: Scope,
+        caller: Option<Arc<Caller>>,
+        outbound: Sink,
+    ) -> Arc<Session> {
+        let session = Arc::new(Session::new(id.clone(), scope, caller, outbound, true));
         self.sessions
             .lock()
             .expect("sessions lock")
@@ -175,8 +201,21 @@ impl Gateway {
     }
 
     /// A session for one stateless (2026-07-28) request; never registered.
-    pub fn stateless_session(&self, scope: Scope, sink: Sink) -> Arc<Session> {
-        Arc::new(Session::new(String::new(), scope, sink, false))
+    pub fn stateless_session(
+        &self,
+        scope: Scope,
+        caller: Option<Arc<Caller>>,
+        sink: Sink,
+    ) -> Arc<Session> {
+        Arc::new(Session::new(String::new(), scope, caller, sink, false))
+    }
+
+    /// Installs the gate every tool call passes before it reaches a backend. Only the first
+    /// installed gate counts; the binary installs one at start when tenancy is on.
+    pub fn set_call_gate(&self, gate: Arc<dyn CallGate>) {
+        if self.call_gate.set(gate).is_err() {
+            tracing::warn!("a call gate is already installed; keeping it");
+        }
     }
 
     pub fn session(&self, id: &str) -> Option<Arc<Session>> {
@@ -249,6 +288,7 @@ impl Gateway {
                     protocol: snap.protocol.map(|p| p.as_str()),
                     tools: v.tools.plain.len(),
                     restarts: snap.restarts,
+                    circuit: self.breakers.state(&v.name),
                 }
             })
             .collect()

@@ -1,6 +1,7 @@
 //! The core of Toolport: many backends behind one MCP endpoint.
 //!
 //! Layout, following a request:
+//! - [`admission`]: the [`admission::CallGate`] tool calls pass (limits, quotas, metering).
 //! - [`config`]: the validated configuration every source is turned into.
 //! - [`gateway`]: the [`Gateway`] object: registry, sessions, routing tables, background tasks.
 //! - [`session`]: a client session, its scope (all, tags, endpoint, one server, virtual) and
@@ -11,10 +12,13 @@
 //! - [`names`] and [`view`]: namespacing and what clients see of each backend.
 //! - [`registry`]: the running backends, hot-applied configuration changes.
 //! - `relay`: backend-initiated messages to the right clients.
+//! - [`breaker`]: per-backend circuit breakers, consulted before every forwarded call.
 //! - [`metrics`], [`error`] (the one place gateway errors become JSON-RPC errors).
 //!
 //! This crate knows nothing of HTTP status codes or storage; the server crate is the edge.
 
+pub mod admission;
+pub mod breaker;
 pub mod composed;
 pub mod config;
 mod dispatch;
@@ -27,8 +31,12 @@ mod relay;
 pub mod session;
 pub mod view;
 
+pub use admission::{CallEnd, CallGate, CallOutcome, CallRequest, CallTicket, Caller, Refusal};
 pub use composed::{BackendTools, VirtualEndpoint, VirtualTool};
-pub use config::{EndpointConfig, GatewayConfig, HttpSettings, ServerConfig, Settings, ToolFilter};
+pub use config::{
+    CircuitBreakerSettings, EndpointConfig, GatewayConfig, HttpSettings, ServerConfig, Settings,
+    ToolFilter,
+};
 pub use dispatch::{StatelessError, Subscription};
 pub use gateway::{BackendReadiness, Gateway};
 pub use session::{Scope, Session, Sink};

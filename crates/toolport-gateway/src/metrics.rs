@@ -1,5 +1,5 @@
 //! Prometheus metrics of the gateway: calls, errors and latency per backend and tool, sessions,
-//! backend state and restarts. Rendered in the text exposition format by `/metrics`.
+//! backend state and restarts, circuit breaker states, openings and refusals. Rendered in the text exposition format by `/metrics`.
 
 use std::time::Duration;
 
@@ -10,6 +10,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+
+use crate::breaker::CircuitState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
@@ -40,6 +42,9 @@ pub struct Metrics {
     sessions: Gauge,
     backend_up: Family<BackendLabels, Gauge>,
     restarts: Family<BackendLabels, Gauge>,
+    circuit_state: Family<BackendLabels, Gauge>,
+    circuit_openings: Family<BackendLabels, Counter>,
+    circuit_refusals: Family<BackendLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -57,6 +62,9 @@ impl Default for Metrics {
         let sessions = Gauge::default();
         let backend_up = Family::<BackendLabels, Gauge>::default();
         let restarts = Family::<BackendLabels, Gauge>::default();
+        let circuit_state = Family::<BackendLabels, Gauge>::default();
+        let circuit_openings = Family::<BackendLabels, Counter>::default();
+        let circuit_refusals = Family::<BackendLabels, Counter>::default();
         registry.register(
             "requests",
             "Requests forwarded to backends, by outcome (ok, error, timeout, unavailable)",
@@ -78,6 +86,21 @@ impl Default for Metrics {
             "Reconnections or process restarts of the backend",
             restarts.clone(),
         );
+        registry.register(
+            "backend_circuit_state",
+            "The backend's circuit breaker: 0 closed, 1 open (calls refused), 2 half-open (one probe)",
+            circuit_state.clone(),
+        );
+        registry.register(
+            "backend_circuit_openings",
+            "Times the backend's circuit opened after repeated failures",
+            circuit_openings.clone(),
+        );
+        registry.register(
+            "backend_circuit_refusals",
+            "Calls refused without reaching the backend because its circuit was open",
+            circuit_refusals.clone(),
+        );
         Self {
             registry,
             calls,
@@ -85,6 +108,9 @@ impl Default for Metrics {
             sessions,
             backend_up,
             restarts,
+            circuit_state,
+            circuit_openings,
+            circuit_refusals,
         }
     }
 }
@@ -138,6 +164,33 @@ impl Metrics {
         };
         self.backend_up.remove(&labels);
         self.restarts.remove(&labels);
+        self.circuit_state.remove(&labels);
+        self.circuit_openings.remove(&labels);
+        self.circuit_refusals.remove(&labels);
+    }
+
+    pub fn circuit_state(&self, backend: &str, state: CircuitState) {
+        self.circuit_state
+            .get_or_create(&Self::backend(backend))
+            .set(state.gauge());
+    }
+
+    pub fn circuit_opened(&self, backend: &str) {
+        self.circuit_openings
+            .get_or_create(&Self::backend(backend))
+            .inc();
+    }
+
+    pub fn circuit_refused(&self, backend: &str) {
+        self.circuit_refusals
+            .get_or_create(&Self::backend(backend))
+            .inc();
+    }
+
+    fn backend(backend: &str) -> BackendLabels {
+        BackendLabels {
+            backend: backend.to_string(),
+        }
     }
 
     pub fn render(&self) -> String {

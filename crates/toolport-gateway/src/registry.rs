@@ -13,6 +13,7 @@ use toolport_upstream::{
     BackendEvent, NotificationHook, Snapshot, Status, Supervisor, SupervisorOptions,
 };
 
+use crate::breaker::Breakers;
 use crate::config::{ServerConfig, Settings};
 use crate::metrics::Metrics;
 use crate::view::BackendView;
@@ -54,6 +55,7 @@ pub struct RegistryDeps {
     pub events: mpsc::UnboundedSender<BackendEvent>,
     pub changes: mpsc::UnboundedSender<Change>,
     pub metrics: Arc<Metrics>,
+    pub(crate) breakers: Arc<Breakers>,
     pub shutdown: CancellationToken,
     /// Makes the notification hook of a backend (by name).
     pub hooks: Arc<dyn Fn(Arc<str>) -> NotificationHook + Send + Sync>,
@@ -180,6 +182,8 @@ impl Registry {
         entry.supervisor.stop().await;
         self.views.write().expect("views lock").remove(name);
         self.deps.metrics.backend_removed(name);
+        // A redefined server starts with a closed circuit; a removed one leaves nothing behind.
+        self.deps.breakers.forget(name);
         let _ = self.deps.changes.send(Change {
             backend: name.clone(),
             kinds: vec![ListKind::Tools, ListKind::Prompts, ListKind::Resources],

@@ -13,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 use toolport_protocol::{Message, ProtocolVersion, RequestId};
 use toolport_upstream::Peer;
 
+use crate::admission::Caller;
+
 /// Where messages for a client go: the standalone stream of a session, or the response stream of
 /// one request (Streamable HTTP POST).
 pub type Sink = mpsc::UnboundedSender<Message>;
@@ -36,6 +38,15 @@ pub enum Scope {
 impl Scope {
     pub fn namespaced(&self) -> bool {
         !matches!(self, Self::Server(_) | Self::Virtual { .. })
+    }
+
+    /// The endpoint's name as usage and limits know it; `None` for the aggregate endpoint.
+    pub fn endpoint_name(&self) -> Option<&str> {
+        match self {
+            Self::All | Self::Tags(_) => None,
+            Self::Endpoint(name) | Self::Server(name) => Some(name),
+            Self::Virtual { slug, .. } => Some(slug),
+        }
     }
 }
 
@@ -88,6 +99,8 @@ pub struct RelayedRequest {
 pub struct Session {
     pub id: String,
     pub scope: Scope,
+    /// Who the session acts for; `None` when the MCP routes are open.
+    pub caller: Option<Arc<Caller>>,
     pub state: Mutex<SessionState>,
     outbound: Sink,
     pub in_flight: Mutex<HashMap<RequestId, InFlight>>,
@@ -98,10 +111,17 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(id: String, scope: Scope, outbound: Sink, stateful: bool) -> Self {
+    pub fn new(
+        id: String,
+        scope: Scope,
+        caller: Option<Arc<Caller>>,
+        outbound: Sink,
+        stateful: bool,
+    ) -> Self {
         Self {
             id,
             scope,
+            caller,
             state: Mutex::new(SessionState {
                 version: ProtocolVersion::LATEST_STATEFUL,
                 client_capabilities: Value::Object(Default::default()),

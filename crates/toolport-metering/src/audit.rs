@@ -1,7 +1,7 @@
 //! [`AuditLog`]: records who did what, redacting each entry's detail before it is queued, and
 //! writes the entries in batches through the same batcher as usage.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -14,7 +14,8 @@ use crate::redact::Redactor;
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     queue: Queue<AuditEntry>,
-    redactor: Arc<Redactor>,
+    /// Shared by every clone, so that a reloaded rule applies to all of them.
+    redactor: Arc<RwLock<Arc<Redactor>>>,
 }
 
 struct AuditSink<S>(Arc<S>);
@@ -34,15 +35,24 @@ impl AuditLog {
         shutdown: CancellationToken,
     ) -> (Self, JoinHandle<()>) {
         let (queue, task) = Queue::spawn(AuditSink(store), config, shutdown, "audit");
-        let redactor = Arc::new(redactor);
+        let redactor = Arc::new(RwLock::new(Arc::new(redactor)));
         (Self { queue, redactor }, task)
     }
 
     /// Redacts the entry's detail (in place: secrets never reach the queue, let alone the store)
     /// and queues it; never blocks, never awaits.
     pub fn record(&self, mut entry: AuditEntry) {
-        self.redactor.redact(&mut entry.detail);
+        let redactor = Arc::clone(&self.redactor.read().unwrap_or_else(PoisonError::into_inner));
+        redactor.redact(&mut entry.detail);
         self.queue.push(entry);
+    }
+
+    /// Replaces the redaction rule for entries recorded from now on.
+    pub fn set_redactor(&self, redactor: Redactor) {
+        *self
+            .redactor
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(redactor);
     }
 
     /// Entries dropped so far (see [`crate::UsageRecorder::dropped`]).

@@ -31,7 +31,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 /// The UTC month containing `at`: its first second, and the first second of the next month.
-pub(crate) fn month_bounds(at: Timestamp) -> (Timestamp, Timestamp) {
+pub fn month_bounds(at: Timestamp) -> (Timestamp, Timestamp) {
     let (year, month, _) = civil_from_days(at.div_euclid(SECONDS_PER_DAY));
     let (next_year, next_month) = if month == 12 {
         (year + 1, 1)

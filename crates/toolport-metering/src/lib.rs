@@ -1,5 +1,6 @@
 //! Toolport's metering: what each tool call costs a tenant and who did what, recorded off the
-//! request's path; and the limits checked on it (rate limits, plan quotas).
+//! request's path; and the limits checked on it (rate limits, plan quotas), as the gateway's call
+//! gate.
 //!
 //! Layout (one purpose per file):
 //! - `batch`: the one batcher behind both recorders ([`BatchConfig`]): a bounded queue whose push
@@ -14,6 +15,9 @@
 //!   configured overrides.
 //! - `quota`: [`QuotaGuard`]: exact monthly call quotas ([`CallPermit`], [`QuotaExceeded`]).
 //! - `calendar`: UTC month boundaries for the quotas.
+//! - `config`: [`MeteringConfig`] as the configuration file states it, rates as `"100/min"`.
+//! - `gate`: [`CallMeter`], the gateway's call gate: rates and quota checked before a tool call
+//!   reaches its backend, every call recorded as usage and audited.
 //!
 //! Every background task stops on a [`tokio_util::sync::CancellationToken`] passed in, and its
 //! `JoinHandle` completes once everything queued before that is written.
@@ -21,6 +25,8 @@
 mod audit;
 mod batch;
 mod calendar;
+mod config;
+mod gate;
 mod plans;
 mod quota;
 mod rate;
@@ -29,6 +35,9 @@ mod usage;
 
 pub use audit::AuditLog;
 pub use batch::{BatchConfig, DROP_WARN_INTERVAL};
+pub use calendar::month_bounds;
+pub use config::{MeteringConfig, RateLimits, RateSyntaxError};
+pub use gate::{CallMeter, QuotaStatus};
 pub use plans::{Limit, LimitExceeded, PlanLimits, PlanOverride, Plans, PlansConfig, Resource};
 pub use quota::{CallPermit, QuotaError, QuotaExceeded, QuotaGuard};
 pub use rate::{Clock, MonotonicClock, Rate, RateLimiter, RetryAfter};

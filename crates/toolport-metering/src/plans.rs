@@ -169,7 +169,7 @@ impl<'de> Deserialize<'de> for Limit {
 
 /// One plan's configured limits; a field left out (or null) keeps the plan's default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct PlanOverride {
     /// Tool calls per calendar month (UTC).
     pub calls_per_month: Option<Limit>,
@@ -181,7 +181,7 @@ pub struct PlanOverride {
     pub tools_per_api: Option<Limit>,
 }
 
-/// Configured plans by name, e.g. `{"free": {"calls_per_month": 5000}, "team": {"apis": 10}}`.
+/// Configured plans by name, e.g. `{"free": {"callsPerMonth": 5000}, "team": {"apis": 10}}`.
 /// A built-in plan named here gets the given limits instead of its defaults; a new plan starts
 /// from the built-in `free` limits ([`PlanLimits::FREE`], whatever `free` is configured to), so
 /// that a forgotten field never grants unlimited use.
@@ -266,8 +266,8 @@ mod tests {
     #[test]
     fn configuration_overrides_and_extends() {
         let config: PlansConfig = serde_json::from_value(json!({
-            "free": {"calls_per_month": 5000, "endpoints": "unlimited"},
-            "team": {"calls_per_month": 20000, "apis": 10},
+            "free": {"callsPerMonth": 5000, "endpoints": "unlimited"},
+            "team": {"callsPerMonth": 20000, "apis": 10},
         }))
         .unwrap();
         let plans = Plans::from_config(&config);
@@ -292,8 +292,8 @@ mod tests {
     #[test]
     fn bad_configuration_is_refused() {
         for bad in [
-            json!({"free": {"calls_per_month": -1}}),
-            json!({"free": {"calls_per_month": "lots"}}),
+            json!({"free": {"callsPerMonth": -1}}),
+            json!({"free": {"callsPerMonth": "lots"}}),
             json!({"free": {"calls": 5}}),
             json!({"free": 5}),
         ] {

@@ -112,13 +112,7 @@ impl<S: Store> QuotaGuard<S> {
         plan: &PlanLimits,
     ) -> Result<CallPermit, QuotaError> {
         let month = self.month_of(tenant_id);
-        let used = month
-            .used
-            .get_or_try_init(|| async {
-                let count = self.store.count_calls(tenant_id, month.starts_at).await?;
-                Ok::<_, StoreError>(AtomicU64::new(count))
-            })
-            .await?;
+        let used = self.count(tenant_id, &month).await?;
         let Some(limit) = plan.calls_per_month else {
             used.fetch_add(1, Ordering::AcqRel);
             return Ok(CallPermit { month });
@@ -133,6 +127,29 @@ impl<S: Store> QuotaGuard<S> {
                 resets_at: month.resets_at,
             })),
         }
+    }
+
+    /// The calls a tenant has used this month (counting admitted calls not yet stored) and when
+    /// the count resets (Unix seconds, UTC).
+    pub async fn used(&self, tenant_id: &str) -> Result<(u64, Timestamp), StoreError> {
+        let month = self.month_of(tenant_id);
+        let used = self.count(tenant_id, &month).await?.load(Ordering::Acquire);
+        Ok((used, month.resets_at))
+    }
+
+    /// The month's counter, read from the store by the first caller.
+    async fn count<'m>(
+        &self,
+        tenant_id: &str,
+        month: &'m MonthCount,
+    ) -> Result<&'m AtomicU64, StoreError> {
+        month
+            .used
+            .get_or_try_init(|| async {
+                let count = self.store.count_calls(tenant_id, month.starts_at).await?;
+                Ok(AtomicU64::new(count))
+            })
+            .await
     }
 
     /// The tenant's count for the current month, made (unloaded) when the month is new to it.

@@ -24,7 +24,7 @@ pub const DEFAULT_MAX_STRING_BYTES: usize = 1024;
 
 /// The redaction rule, as configured.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct RedactionConfig {
     /// Key-name globs whose values are replaced by [`REDACTED`]: `*` matches any run of
     /// characters, `?` one; ASCII letters match regardless of case.
@@ -207,7 +207,7 @@ mod tests {
     #[test]
     fn the_rule_is_configurable() {
         let config: RedactionConfig =
-            serde_json::from_value(json!({"key_patterns": ["ssn", "x-*"]})).unwrap();
+            serde_json::from_value(json!({"keyPatterns": ["ssn", "x-*"]})).unwrap();
         assert_eq!(config.max_string_bytes, DEFAULT_MAX_STRING_BYTES);
         let redactor = Redactor::new(&config);
         let mut value = json!({"SSN": "123", "x-api": "v", "password": "kept: not configured"});

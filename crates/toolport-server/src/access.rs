@@ -21,18 +21,34 @@ use crate::error::HttpError;
 use crate::router::AppState;
 use crate::streamable::{SESSION_HEADER, no_such_endpoint};
 
-/// The identity behind a request, attached to it for the handlers: `tenant/user` of its token,
-/// or `None` when the MCP routes are open. Sessions remember it to refuse other callers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Caller(pub Option<Arc<str>>);
+/// The identity behind a request, attached to it for the handlers: its token's tenant, user and
+/// id, or `None` when the MCP routes are open. Sessions remember it to refuse other callers and to
+/// meter their calls. Two callers are equal when they are the same user of the same tenant.
+#[derive(Debug, Clone, Default)]
+pub struct Caller(pub Option<Arc<toolport_gateway::Caller>>);
 
 impl Caller {
     fn of(principal: &Principal) -> Self {
-        Self(Some(
-            format!("{}/{}", principal.tenant_id, principal.user_id).into(),
-        ))
+        Self(Some(Arc::new(toolport_gateway::Caller {
+            tenant_id: principal.tenant_id.clone(),
+            tenant_name: principal.tenant_name.clone(),
+            user_id: principal.user_id.clone(),
+            token_id: principal.token_id.clone(),
+        })))
     }
 }
+
+impl PartialEq for Caller {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.same_user(b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Caller {}
 
 pub async fn check(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let caller = match state.gateway.config().http.mcp_access {

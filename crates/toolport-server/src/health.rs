@@ -36,7 +36,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.gateway.metrics().render(),
+        state.gateway.render_metrics(),
     )
         .into_response()
 }

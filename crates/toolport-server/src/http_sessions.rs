@@ -106,7 +106,7 @@ impl HttpSessions {
     pub fn create(&self, gateway: &Gateway, scope: Scope, owner: Caller) -> Arc<HttpSession> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let (tx, rx) = mpsc::unbounded_channel();
-        let session = gateway.open_session(id.clone(), scope, tx);
+        let session = gateway.open_session(id.clone(), scope, owner.0.clone(), tx);
         let entry = Arc::new(HttpSession {
             session,
             owner,

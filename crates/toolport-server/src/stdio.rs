@@ -23,7 +23,7 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
-    let session = gateway.open_session("stdio".into(), Scope::All, tx.clone());
+    let session = gateway.open_session("stdio".into(), Scope::All, None, tx.clone());
     let mut writer = tokio::spawn(async move {
         let mut buf = Vec::with_capacity(4096);
         while let Some(first) = rx.recv().await {
@@ -61,7 +61,11 @@ where
                     Ok(Message::Request(request))
                         if meta::declared_version(request.params.as_ref()).is_some() =>
                     {
-                        Some(gateway.handle_stateless(Scope::All, request, &tx).await)
+                        Some(
+                            gateway
+                                .handle_stateless(Scope::All, None, request, &tx)
+                                .await,
+                        )
                     }
                     Ok(message) => gateway.handle(&session, message, &tx).await,
                     Err(invalid) => Some(invalid.into_response()),

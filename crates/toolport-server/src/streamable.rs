@@ -202,7 +202,7 @@ async fn post(
     check_stateless_headers(&state.gateway, &scope, &headers, &request)?;
     if request.method == "subscriptions/listen" {
         let id = request.id.clone();
-        return match state.gateway.listen(scope, request).await {
+        return match state.gateway.listen(scope, caller.0, request).await {
             Ok(subscription) => Ok(subscription_stream(subscription)),
             Err(error) => Err(HttpError {
                 status: stateless_status(error.code),
@@ -213,7 +213,13 @@ async fn post(
     }
     let gateway = state.gateway.clone();
     let handled: Box<dyn FnOnce(Sink) -> Handled + Send> = Box::new(move |sink: Sink| {
-        Box::pin(async move { Some(gateway.handle_stateless(scope, request, &sink).await) })
+        Box::pin(async move {
+            Some(
+                gateway
+                    .handle_stateless(scope, caller.0, request, &sink)
+                    .await,
+            )
+        })
     });
     Ok(respond(handled, sse, true).await)
 }

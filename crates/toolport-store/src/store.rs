@@ -45,6 +45,8 @@ pub trait Store: Send + Sync {
     fn tenant_by_name(&self, name: &str) -> impl StoreFuture<Tenant>;
     /// Tenants ordered by name; the cursor is the name.
     fn list_tenants(&self, page: &PageRequest) -> impl StoreFuture<Page<Tenant>>;
+    /// Changes a tenant's plan; the tenant as it is now.
+    fn set_tenant_plan(&self, id: &str, plan: &str) -> impl StoreFuture<Tenant>;
     /// Deletes a tenant with its memberships, tokens and secrets.
     fn delete_tenant(&self, id: &str) -> impl StoreFuture<()>;
 

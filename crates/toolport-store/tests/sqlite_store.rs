@@ -732,3 +732,23 @@ async fn rotation_pass_reseals_every_secret_without_clobbering_writes() {
         Err(StoreError::Invalid(_))
     ));
 }
+
+#[tokio::test]
+async fn a_tenants_plan_changes_and_persists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path()).await;
+    let (tenant, _) = tenant_with_user(&store, "acme").await;
+    let changed = store.set_tenant_plan(&tenant.id, "pro").await.unwrap();
+    assert_eq!(
+        (changed.id.as_str(), changed.plan.as_str()),
+        (tenant.id.as_str(), "pro")
+    );
+    assert_eq!(store.tenant(&tenant.id).await.unwrap().plan, "pro");
+    assert!(matches!(
+        store.set_tenant_plan("missing", "pro").await,
+        Err(StoreError::NotFound("tenant"))
+    ));
+    store.close().await;
+    let reopened = open(tmp.path()).await;
+    assert_eq!(reopened.tenant_by_name("acme").await.unwrap().plan, "pro");
+}

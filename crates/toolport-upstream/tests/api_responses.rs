@@ -1,5 +1,6 @@
 //! API responses as MCP content (JSON, text, images, binary, errors, truncation), timeouts and
-//! redirects (followed, re-checked, bounded), against a local recording server.
+//! redirects (followed, re-checked, bounded), and which answers mean the API itself failed,
+//! against a local recording server.
 
 mod support;
 
@@ -39,6 +40,7 @@ async fn server() -> Recorder {
                 br#"{"message":"no such pet"}"#.to_vec(),
             ),
             "/r/boom" => Reply::bytes(500, "text/html", b"<h1>Internal error</h1>".to_vec()),
+            "/r/busy" => Reply::bytes(429, "text/plain", b"slow down".to_vec()),
             "/r/big" => Reply::bytes(200, "text/plain", "é".repeat(3000).into_bytes()),
             "/r/bigjson" => Reply::json(json!({"data": "x".repeat(5000)})),
             "/r/bigimage" => Reply::bytes(200, "image/png", vec![7; 5000]),
@@ -286,4 +288,38 @@ async fn credentials_never_follow_a_redirect_to_another_origin() {
         1,
         "the key never reached the other origin"
     );
+}
+
+#[tokio::test]
+async fn unreachable_timed_out_5xx_and_429_say_the_api_itself_failed() {
+    let s = server().await;
+    let b = backend("resp", SPEC, |c| {
+        c.base_url = Some(s.url(""));
+        c.timeout = Duration::from_millis(300);
+    })
+    .await;
+    let failed = async |arguments: serde_json::Value| {
+        let answer = b.call_observed("fetch", arguments).await.expect("call");
+        answer.upstream_failed
+    };
+    assert!(!failed(json!({"kind": "object"})).await);
+    assert!(
+        !failed(json!({"kind": "missing"})).await,
+        "a 404 is the caller's"
+    );
+    assert!(!failed(json!("not an object")).await, "bad arguments");
+    assert!(failed(json!({"kind": "boom"})).await, "500");
+    assert!(failed(json!({"kind": "busy"})).await, "429");
+    assert!(failed(json!({"kind": "slow"})).await, "timed out");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let b = backend("resp", SPEC, |c| c.base_url = Some(nowhere)).await;
+    let answer = b
+        .call_observed("fetch", json!({"kind": "object"}))
+        .await
+        .expect("call");
+    assert!(answer.upstream_failed, "{}", answer.result);
+    assert!(is_error(&answer.result));
 }

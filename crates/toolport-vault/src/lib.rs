@@ -8,6 +8,8 @@
 //!   file created on first run (0600); its public [`KeyId`].
 //! - [`vault`]: [`Vault`]: key ring (active + opening-only keys), `seal`/`open`, `reseal`,
 //!   `rotate`/`retire`, the key check; the module docs explain the key design and why.
+//! - [`key_file`]: the key file holding the active key and, during a rotation, the previous keys
+//!   ([`key_file::load_keys`], atomic [`key_file::write_keys`]).
 //! - [`sealed`]: [`Sealed`], the versioned stored form `tpv1:KEY_ID:PAYLOAD`.
 //! - [`secret`]: [`SecretBytes`], zeroised on drop, redacted in `Debug`/`Display`.
 //! - [`cache`]: [`SecretCache`], TTL- and size-bounded decrypted values, on an injectable [`Clock`].
@@ -33,6 +35,7 @@
 
 pub mod cache;
 pub mod error;
+pub mod key_file;
 pub mod master;
 pub mod sealed;
 pub mod secret;

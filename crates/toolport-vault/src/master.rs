@@ -74,10 +74,13 @@ impl MasterKey {
     /// padded or not) of exactly 32 bytes; surrounding whitespace is ignored. The error names the
     /// variable and the expected form, never the value.
     pub fn from_env_value(value: &str) -> Result<Self, KeyError> {
-        decode_key_text(value.as_bytes()).map_err(|reason| KeyError::InvalidEnv {
-            var: MASTER_KEY_ENV,
-            reason,
-        })
+        Self::from_named_env_value(MASTER_KEY_ENV, value)
+    }
+
+    /// Like [`MasterKey::from_env_value`] for a key in another variable (`var` names it in the
+    /// error), such as the previous key during a rotation.
+    pub fn from_named_env_value(var: &'static str, value: &str) -> Result<Self, KeyError> {
+        decode_key_text(value.as_bytes()).map_err(|reason| KeyError::InvalidEnv { var, reason })
     }
 
     /// Looks [`MASTER_KEY_ENV`] up through `lookup` (e.g. `|k| std::env::var(k).ok()`): `Ok(None)`
@@ -94,28 +97,11 @@ impl MasterKey {
     /// The file holds the key as text (base64 or hex, like the environment variable) or as exactly
     /// 32 raw bytes.
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let read_err = |source| KeyError::Io {
-            action: "read",
-            path: path.to_owned(),
-            source,
-        };
         let invalid = |reason| KeyError::InvalidFile {
             path: path.to_owned(),
             reason,
         };
-        // Check and read through one handle, so the file checked is the file read.
-        let mut file = fs::File::open(path).map_err(read_err)?;
-        let metadata = file.metadata().map_err(read_err)?;
-        check_permissions(path, &metadata)?;
-        if metadata.len() > MAX_KEY_FILE_LEN {
-            return Err(invalid(format!("it is {} bytes long", metadata.len())));
-        }
-        // Sized up front so that reading never reallocates and leaves a copy of the key behind.
-        let mut content = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE_LEN as usize + 1));
-        (&mut file)
-            .take(MAX_KEY_FILE_LEN + 1)
-            .read_to_end(&mut content)
-            .map_err(read_err)?;
+        let content = read_key_file(path)?;
         if let Ok(raw) = <[u8; 32]>::try_from(&content[..]) {
             return Ok(Self::from_bytes(raw));
         }
@@ -256,7 +242,7 @@ fn hex_value(c: u8) -> Option<u8> {
 }
 
 /// Decodes a textual key. The error (a reason for the caller's message) never includes the input.
-fn decode_key_text(text: &[u8]) -> Result<MasterKey, String> {
+pub(crate) fn decode_key_text(text: &[u8]) -> Result<MasterKey, String> {
     let text = text.trim_ascii();
     if text.is_empty() {
         return Err("it is empty".to_owned());
@@ -295,6 +281,33 @@ fn decode_key_text(text: &[u8]) -> Result<MasterKey, String> {
         None if text.len() > 64 => format!("it is {} characters long", text.len()),
         None => "it is neither hex nor base64".to_owned(),
     })
+}
+
+/// The bytes of the key file at `path`, refusing one that group or others can access (Unix) or
+/// that is too large to be a key file.
+pub(crate) fn read_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    let read_err = |source| KeyError::Io {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    };
+    // Check and read through one handle, so the file checked is the file read.
+    let mut file = fs::File::open(path).map_err(read_err)?;
+    let metadata = file.metadata().map_err(read_err)?;
+    check_permissions(path, &metadata)?;
+    if metadata.len() > MAX_KEY_FILE_LEN {
+        return Err(KeyError::InvalidFile {
+            path: path.to_owned(),
+            reason: format!("it is {} bytes long", metadata.len()),
+        });
+    }
+    // Sized up front so that reading never reallocates and leaves a copy of the key behind.
+    let mut content = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE_LEN as usize + 1));
+    (&mut file)
+        .take(MAX_KEY_FILE_LEN + 1)
+        .read_to_end(&mut content)
+        .map_err(read_err)?;
+    Ok(content)
 }
 
 #[cfg(unix)]
@@ -355,7 +368,7 @@ fn write_new_key_file(path: &Path, key: &MasterKey) -> Result<bool, KeyError> {
 }
 
 /// A sibling name no other process or thread picks (`create_new` would refuse a clash anyway).
-fn temp_path(path: &Path) -> PathBuf {
+pub(crate) fn temp_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_owned();
     name.push(format!(
         ".tmp-{}-{:016x}",
@@ -380,7 +393,7 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(unix)]
-fn create_private_file(path: &Path) -> io::Result<fs::File> {
+pub(crate) fn create_private_file(path: &Path) -> io::Result<fs::File> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let file = fs::OpenOptions::new()
         .write(true)
@@ -393,7 +406,7 @@ fn create_private_file(path: &Path) -> io::Result<fs::File> {
 }
 
 #[cfg(not(unix))]
-fn create_private_file(path: &Path) -> io::Result<fs::File> {
+pub(crate) fn create_private_file(path: &Path) -> io::Result<fs::File> {
     fs::OpenOptions::new()
         .write(true)
         .create_new(true)

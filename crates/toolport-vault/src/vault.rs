@@ -37,10 +37,11 @@
 //!
 //! # Rotating without downtime
 //!
-//! One process (the embedded default): [`Vault::rotate`] makes the new key active and keeps the old
-//! one for opening; then `toolport vault rotate` reseals every row for which
-//! [`Vault::needs_reseal`] is true, stores a fresh [`Vault::key_check`], and [`Vault::retire`]s the
-//! old key (the operator removes it from the configuration).
+//! One process (the embedded default, `toolport vault rotate`): the new key is written to the key
+//! file next to the old one ([`Vault::write_key_file`]) before [`Vault::rotate`] makes it active
+//! and keeps the old one for opening; every row for which [`Vault::needs_reseal`] is true is
+//! resealed, a fresh [`Vault::key_check`] stored, the old key [`Vault::retire`]d and the key file
+//! rewritten without it. A start with several keys in the file finishes an interrupted rotation.
 //!
 //! Several instances behind a load balancer: (1) give every instance the new key as an opening key
 //! ([`Vault::add_opening_key`]), (2) make it the active key on every instance, (3) reseal, (4)
@@ -55,7 +56,7 @@ use aes_gcm::{Aes256Gcm, Key, KeyInit, Nonce};
 use zeroize::Zeroizing;
 
 use crate::sealed::{NONCE_LEN, TAG_LEN};
-use crate::{KeyId, MasterKey, Sealed, SecretBytes, VaultError};
+use crate::{KeyError, KeyId, MasterKey, Sealed, SecretBytes, VaultError};
 
 /// The largest secret the vault seals (1 MiB): far above tokens, passwords, PEM bundles and
 /// service-account files, far below anything that belongs in a database cell.
@@ -334,6 +335,23 @@ impl Vault {
             return Err(VaultError::NotHeld(key_id));
         }
         Ok(())
+    }
+
+    /// Writes the key ring to the key file at `path` (see [`crate::key_file`]): `incoming` first
+    /// when given (the key about to become active, persisted before it seals anything), then the
+    /// active key, then the opening-only keys. The key material never leaves this crate.
+    pub fn write_key_file(
+        &self,
+        path: &std::path::Path,
+        incoming: Option<&MasterKey>,
+    ) -> Result<(), KeyError> {
+        let ring = self.ring();
+        let keys: Vec<&MasterKey> = incoming
+            .into_iter()
+            .chain(std::iter::once(ring.active.as_ref()))
+            .chain(ring.previous.iter().map(AsRef::as_ref))
+            .collect();
+        crate::key_file::write_keys(path, &keys)
     }
 
     /// A key check value sealed with the active key: store it next to the secrets when the

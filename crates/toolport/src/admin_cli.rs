@@ -1,6 +1,7 @@
-//! The admin commands (`toolport tenant|user|member|token|secret|endpoint …`): the admin REST API of a
-//! running gateway on the command line. Each prints the API's JSON answer; an error answer (RFC 9457
-//! problem details) becomes a one-line message and a non-zero exit.
+//! The admin commands (`toolport tenant|user|member|token|secret|endpoint|plan|usage|audit|vault
+//! …`): the admin REST API of a running gateway on the command line. Each prints the API's JSON
+//! answer; an error answer (RFC 9457 problem details) becomes a one-line message and a non-zero
+//! exit.
 
 use std::io::{IsTerminal as _, Read as _, Write as _};
 
@@ -176,6 +177,60 @@ pub enum EndpointToolCommand {
     Remove { slug: String, name: String },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// List the plans and their limits.
+    List,
+    /// Move a tenant to another plan (operator).
+    Set { tenant: String, plan: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsageCommand {
+    /// The tenant's calls summed over a range (default: this month so far) and its quota.
+    Summary {
+        /// Start, Unix seconds.
+        #[arg(long)]
+        from: Option<i64>,
+        /// End (exclusive), Unix seconds.
+        #[arg(long)]
+        to: Option<i64>,
+    },
+    /// The tenant's latest calls, newest first.
+    Events {
+        /// Only this tool.
+        #[arg(long)]
+        tool: Option<String>,
+        /// Only calls through this endpoint.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// How many (1 to 1000).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// The latest audit entries, newest first: the tenant's, or with --all every tenant's
+    /// (operator).
+    List {
+        /// Every entry of the gateway (operator).
+        #[arg(long)]
+        all: bool,
+        /// How many (1 to 1000).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Rotate the master key of the running gateway: a new key, every secret of every tenant
+    /// re-sealed with it, the old key retired. Prints the new key's id and what was re-sealed.
+    Rotate,
+}
+
 /// One admin command.
 #[derive(Debug)]
 pub enum AdminCommand {
@@ -185,6 +240,10 @@ pub enum AdminCommand {
     Token(TokenCommand),
     Secret(SecretCommand),
     Endpoint(EndpointCommand),
+    Plan(PlanCommand),
+    Usage(UsageCommand),
+    Audit(AuditCommand),
+    Vault(VaultCommand),
 }
 
 /// Runs `command` against the gateway and prints the answer.
@@ -267,6 +326,30 @@ pub async fn run(connection: Connection, command: AdminCommand) -> anyhow::Resul
             let t = api.tenant_path().await?;
             endpoint(&api, &format!("{t}/endpoints"), c).await?
         }
+        AdminCommand::Plan(PlanCommand::List) => {
+            api.send("GET", "plans", None).await?["items"].take()
+        }
+        AdminCommand::Plan(PlanCommand::Set { tenant, plan }) => {
+            api.send(
+                "PUT",
+                &format!("tenants/{tenant}/plan"),
+                Some(json!({"plan": plan})),
+            )
+            .await?
+        }
+        AdminCommand::Usage(c) => usage(&api, c).await?,
+        AdminCommand::Audit(AuditCommand::List { all, limit }) => {
+            let path = if all {
+                "audit".to_owned()
+            } else {
+                format!("{}/audit", api.tenant_path().await?)
+            };
+            let limit = limit.to_string();
+            api.request("GET", &path, &[("limit", &limit)], None)
+                .await?["items"]
+                .take()
+        }
+        AdminCommand::Vault(VaultCommand::Rotate) => api.send("POST", "vault/rotate", None).await?,
     };
     let mut out = std::io::stdout().lock();
     if !answer.is_null() {
@@ -350,6 +433,35 @@ async fn endpoint(api: &Api, base: &str, command: EndpointCommand) -> anyhow::Re
         EndpointCommand::Tool(EndpointToolCommand::Remove { slug, name }) => {
             api.send("DELETE", &format!("{base}/{slug}/tools/{name}"), None)
                 .await
+        }
+    }
+}
+
+async fn usage(api: &Api, command: UsageCommand) -> anyhow::Result<Value> {
+    let t = api.tenant_path().await?;
+    match command {
+        UsageCommand::Summary { from, to } => {
+            let (from, to) = (from.map(|v| v.to_string()), to.map(|v| v.to_string()));
+            let query: Vec<(&str, &str)> = [("from", from.as_deref()), ("to", to.as_deref())]
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, v?)))
+                .collect();
+            api.request("GET", &format!("{t}/usage"), &query, None)
+                .await
+        }
+        UsageCommand::Events {
+            tool,
+            endpoint,
+            limit,
+        } => {
+            let limit = limit.to_string();
+            let mut query = vec![("limit", limit.as_str())];
+            query.extend(tool.as_deref().map(|v| ("tool", v)));
+            query.extend(endpoint.as_deref().map(|v| ("endpoint", v)));
+            let mut page = api
+                .request("GET", &format!("{t}/usage/events"), &query, None)
+                .await?;
+            Ok(page["items"].take())
         }
     }
 }

@@ -84,4 +84,12 @@ pub enum Command {
     Secret(crate::admin_cli::AdminArgs<crate::admin_cli::SecretCommand>),
     /// Manage the tenant's virtual MCP endpoints (/mcp/SLUG) and their tools.
     Endpoint(crate::admin_cli::AdminArgs<crate::admin_cli::EndpointCommand>),
+    /// Plans and their quotas; move a tenant to another plan (operator).
+    Plan(crate::admin_cli::AdminArgs<crate::admin_cli::PlanCommand>),
+    /// A tenant's metered tool calls and quota.
+    Usage(crate::admin_cli::AdminArgs<crate::admin_cli::UsageCommand>),
+    /// The audit log: tool calls and administrative changes.
+    Audit(crate::admin_cli::AdminArgs<crate::admin_cli::AuditCommand>),
+    /// The vault's master key (operator).
+    Vault(crate::admin_cli::AdminArgs<crate::admin_cli::VaultCommand>),
 }

@@ -6,6 +6,8 @@ mod cli;
 mod config;
 mod convert;
 mod endpoints;
+mod metering;
+mod rotation;
 mod run;
 mod secrets;
 mod tenancy;

@@ -7,15 +7,18 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use toolport_admin::{AdminState, Authenticate};
+use toolport_gateway::Gateway;
 use toolport_gateway::config::McpAccess;
-use toolport_gateway::{Gateway, GatewayConfig};
+use toolport_metering::CallMeter;
 use toolport_server::AppState;
-use toolport_store::Store;
+use toolport_store::{SqliteStore, Store};
 
 use crate::admin_cli::{self, AdminCommand};
 use crate::cli::{Cli, Command, DataDirArg};
-use crate::config::{self, ConfigError};
+use crate::config::{self, Config, ConfigError};
 use crate::endpoints::{self, EndpointSync};
+use crate::metering::Metering;
+use crate::rotation::GatewayRotation;
 use crate::secrets::ConfigSecrets;
 use crate::tenancy::{self, Tenancy};
 
@@ -37,6 +40,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Member(a) => admin_cli::run(a.connection, AdminCommand::Member(a.command)).await,
         Command::Token(a) => admin_cli::run(a.connection, AdminCommand::Token(a.command)).await,
         Command::Secret(a) => admin_cli::run(a.connection, AdminCommand::Secret(a.command)).await,
+        Command::Plan(a) => admin_cli::run(a.connection, AdminCommand::Plan(a.command)).await,
+        Command::Usage(a) => admin_cli::run(a.connection, AdminCommand::Usage(a.command)).await,
+        Command::Audit(a) => admin_cli::run(a.connection, AdminCommand::Audit(a.command)).await,
+        Command::Vault(a) => admin_cli::run(a.connection, AdminCommand::Vault(a.command)).await,
         Command::Endpoint(a) => {
             admin_cli::run(a.connection, AdminCommand::Endpoint(a.command)).await
         }
@@ -81,7 +88,7 @@ fn shutdown_on_signals() -> CancellationToken {
 /// The configuration as first read, with the secrets it was built from.
 struct Loaded {
     secrets: Arc<ConfigSecrets>,
-    config: GatewayConfig,
+    config: Config,
 }
 
 /// Reads the administrator's secrets and the configuration file (nothing is started yet).
@@ -98,13 +105,15 @@ async fn load(path: &Path, tenancy: &Tenancy) -> anyhow::Result<Loaded> {
     Ok(Loaded { secrets, config })
 }
 
-/// Starts the gateway with the tenants' virtual endpoints and keeps it in line with the file (and
-/// the secrets it uses) until shutdown. A file that names a server or endpoint like a virtual
-/// endpoint is refused: at start with an error, on reload with a log line.
+/// Starts the gateway with `meter` as its call gate and the tenants' virtual endpoints, and keeps
+/// it in line with the file (and the secrets it uses) until shutdown. A file that names a server
+/// or endpoint like a virtual endpoint is refused: at start with an error, on reload with a log
+/// line.
 async fn start(
     path: &Path,
     tenancy: &Tenancy,
     loaded: Loaded,
+    meter: Arc<CallMeter<SqliteStore>>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<(Arc<Gateway>, Arc<EndpointSync>)> {
     let Loaded {
@@ -116,7 +125,7 @@ async fn start(
         .all_endpoints()
         .await
         .context("cannot read the virtual endpoints")?;
-    if let Some(message) = endpoints::clash(&initial, |name| {
+    if let Some(message) = endpoints::clash(&initial.gateway, |name| {
         stored
             .iter()
             .find(|e| e.slug == name)
@@ -124,7 +133,8 @@ async fn start(
     }) {
         anyhow::bail!("{}: {message}", path.display());
     }
-    let gateway = Gateway::start(initial.clone(), shutdown.child_token()).await;
+    let gateway = Gateway::start(initial.gateway.clone(), shutdown.child_token()).await;
+    gateway.set_call_gate(meter.clone());
     gateway.set_virtual_endpoints(endpoints::served(stored));
     let sync = Arc::new(EndpointSync::new(
         gateway.clone(),
@@ -141,7 +151,7 @@ async fn start(
     let loader: config::watch::Loader = Box::new(move || {
         let config = config::load(&file, &|name| secrets.lookup(name))?;
         let owner_of = |name: &str| serving.virtual_endpoint(name).map(|e| e.tenant_id.clone());
-        match endpoints::clash(&config, owner_of) {
+        match endpoints::clash(&config.gateway, owner_of) {
             Some(message) => Err(ConfigError::Clash {
                 path: file.clone(),
                 message,
@@ -159,13 +169,17 @@ async fn start(
                 () = stop.cancelled() => return,
                 changed = rx.changed() => if changed.is_err() { return },
             }
-            let next = rx.borrow_and_update().clone();
+            let Config {
+                gateway: next,
+                metering,
+            } = rx.borrow_and_update().clone();
             if next.http.listen != g.config().http.listen {
                 tracing::warn!(
                     "toolport.listen changed; restart toolport to listen on {}",
                     next.http.listen
                 );
             }
+            meter.configure(&metering);
             g.apply(next).await;
         }
     });
@@ -180,7 +194,8 @@ async fn serve(
     let shutdown = shutdown_on_signals();
     let tenancy = tenancy::open(&tenancy::data_dir(data.dir)?).await?;
     let loaded = load(path, &tenancy).await?;
-    let config = loaded.config.clone();
+    let secrets = loaded.secrets.clone();
+    let config = loaded.config.gateway.clone();
     let addr = listen.unwrap_or(config.http.listen);
     if config.http.mcp_access == McpAccess::Open && !addr.ip().is_loopback() {
         anyhow::bail!(
@@ -191,7 +206,9 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
-    let (gateway, endpoint_sync) = start(path, &tenancy, loaded, &shutdown).await?;
+    let metering = Metering::start(&tenancy, &loaded.config.metering);
+    let (gateway, endpoint_sync) =
+        start(path, &tenancy, loaded, metering.meter.clone(), &shutdown).await?;
     match config.http.mcp_access {
         McpAccess::Token => tracing::info!(
             "toolport listening on http://{bound}/mcp ({} servers); MCP and admin routes need an API token",
@@ -202,7 +219,7 @@ async fn serve(
             config.servers.len()
         ),
     }
-    let admin = admin_api(&tenancy, endpoint_sync);
+    let admin = admin_api(&tenancy, secrets, metering.meter.clone(), endpoint_sync);
     let auth: Arc<dyn Authenticate> = tenancy.auth.clone();
     toolport_server::serve(
         listener,
@@ -213,19 +230,34 @@ async fn serve(
     .await
     .context("HTTP server failed")?;
     gateway.stop().await;
+    metering.drain().await;
     tenancy.store.close().await;
     Ok(())
 }
 
 /// The admin REST API at /api/v1, sharing the MCP edge's authenticator (a revocation through the
-/// API stops the token on the MCP routes at once) and managing endpoints in the running gateway.
-fn admin_api(tenancy: &Tenancy, endpoints: Arc<EndpointSync>) -> axum::Router {
+/// API stops the token on the MCP routes at once), metering through the gateway's call meter,
+/// rotating the master key in this process, and managing endpoints in the running gateway.
+fn admin_api(
+    tenancy: &Tenancy,
+    secrets: Arc<ConfigSecrets>,
+    meter: Arc<CallMeter<SqliteStore>>,
+    endpoints: Arc<EndpointSync>,
+) -> axum::Router {
+    let rotation = Arc::new(GatewayRotation::new(
+        tenancy.store.clone(),
+        tenancy.vault.clone(),
+        tenancy.key_source.clone(),
+        secrets,
+    ));
     toolport_admin::router(
         AdminState::new(
             tenancy.store.clone(),
             tenancy.vault.clone(),
             tenancy.auth.clone(),
+            meter,
         )
+        .with_key_rotation(rotation)
         .with_endpoint_catalog(endpoints),
     )
 }
@@ -234,7 +266,8 @@ async fn stdio(path: &Path, data: DataDirArg) -> anyhow::Result<()> {
     let shutdown = shutdown_on_signals();
     let tenancy = tenancy::open(&tenancy::data_dir(data.dir)?).await?;
     let loaded = load(path, &tenancy).await?;
-    let (gateway, _) = start(path, &tenancy, loaded, &shutdown).await?;
+    let metering = Metering::start(&tenancy, &loaded.config.metering);
+    let (gateway, _) = start(path, &tenancy, loaded, metering.meter.clone(), &shutdown).await?;
     // Desktop clients list tools as soon as they have spawned us: answer with the full catalog.
     gateway.settle(STDIO_SETTLE).await;
     toolport_server::stdio::serve(
@@ -245,13 +278,14 @@ async fn stdio(path: &Path, data: DataDirArg) -> anyhow::Result<()> {
     )
     .await?;
     gateway.stop().await;
+    metering.drain().await;
     tenancy.store.close().await;
     Ok(())
 }
 
 fn check(path: &Path) -> anyhow::Result<()> {
     // Secrets are not read here: any name passes, and the values stay out of the output.
-    let config = config::load(path, &|_| Ok("<secret>".to_owned()))?;
+    let config = config::load(path, &|_| Ok("<secret>".to_owned()))?.gateway;
     #[allow(clippy::print_stdout)]
     {
         println!(

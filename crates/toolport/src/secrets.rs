@@ -37,8 +37,9 @@ impl ConfigSecrets {
         Ok(secrets)
     }
 
-    /// Re-reads what changed since the last time; returns whether anything did.
-    async fn refresh(&self, store: &SqliteStore) -> Result<bool, StoreError> {
+    /// Re-reads what changed since the last time; returns whether anything did. Values a master
+    /// key rotation re-sealed (same dates, new key) are re-read too, before the old key is retired.
+    pub async fn refresh(&self, store: &SqliteStore) -> Result<bool, StoreError> {
         let mut listed = BTreeMap::new();
         let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
         loop {
@@ -54,7 +55,11 @@ impl ConfigSecrets {
             .iter()
             .map(|(name, (_, at))| (name.clone(), *at))
             .collect();
-        if current == listed {
+        let resealed = self
+            .read()
+            .values()
+            .any(|(sealed, _)| self.vault.needs_reseal(sealed));
+        if current == listed && !resealed {
             return Ok(false);
         }
         let mut next = BTreeMap::new();

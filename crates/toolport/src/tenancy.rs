@@ -1,5 +1,5 @@
-//! The data directory at start-up: the store, the vault's master key (checked against the one the
-//! directory was created with), and the first administrator.
+//! The data directory at start-up: the store, the vault's master keys (checked against the one
+//! the directory was sealed with; a rotation under way is finished), and the first administrator.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,7 +7,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use toolport_admin::TokenAuthenticator;
 use toolport_store::{NewToken, PageRequest, SqliteStore, Store, StoreError, Tenant};
-use toolport_vault::{KeyOrigin, MASTER_KEY_ENV, MasterKey, Vault};
+use toolport_vault::{KeyOrigin, MASTER_KEY_ENV, MasterKey, Vault, key_file};
+
+use crate::rotation::{self, KeySource, PREVIOUS_KEY_ENV};
 
 /// The variable that supplies the first administrator's token (for automation).
 pub const ADMIN_TOKEN_ENV: &str = "TOOLPORT_ADMIN_TOKEN";
@@ -22,6 +24,8 @@ const KEY_FILE: &str = "master.key";
 pub struct Tenancy {
     pub store: Arc<SqliteStore>,
     pub vault: Arc<Vault>,
+    /// Where the master keys came from (whether the gateway can rotate by itself).
+    pub key_source: KeySource,
     pub auth: Arc<TokenAuthenticator<SqliteStore>>,
     /// The administrator's tenant: the owner of the configuration file's servers and secrets.
     pub admin_tenant: Tenant,
@@ -50,22 +54,57 @@ pub async fn open(dir: &Path) -> anyhow::Result<Tenancy> {
             .await
             .with_context(|| format!("cannot open the data directory {}", dir.display()))?,
     );
-    let vault = Arc::new(open_vault(dir, store.as_ref()).await?);
+    let (vault, key_source) = open_vault(dir, store.as_ref()).await?;
+    let vault = Arc::new(vault);
     let admin_tenant = ensure_admin(store.as_ref()).await?;
     let auth = Arc::new(TokenAuthenticator::new(store.clone()));
     Ok(Tenancy {
         store,
         vault,
+        key_source,
         auth,
         admin_tenant,
     })
 }
 
-/// The master key from the environment or the key file, verified against the stored key check.
-async fn open_vault(dir: &Path, store: &SqliteStore) -> anyhow::Result<Vault> {
-    let env_value = std::env::var(MASTER_KEY_ENV).ok();
+/// The master keys from the environment or the key file, verified against the stored key check;
+/// a rotation under way (previous keys present) is finished before anything else uses the vault.
+async fn open_vault(dir: &Path, store: &SqliteStore) -> anyhow::Result<(Vault, KeySource)> {
     let key_file = dir.join(KEY_FILE);
-    let (key, origin) = MasterKey::resolve(env_value.as_deref(), &key_file)?;
+    let (vault, source) = load_keys(&key_file)?;
+    match store.vault_key_check().await? {
+        Some(check) => vault.verify(&check).with_context(|| {
+            format!(
+                "the master key does not open the vault of {}; start with the key that sealed this data directory ({MASTER_KEY_ENV} or {}; during a rotation by environment, the old key in {PREVIOUS_KEY_ENV})",
+                dir.display(),
+                key_file.display()
+            )
+        })?,
+        None => store.set_vault_key_check(&vault.key_check()?).await?,
+    }
+    rotation::finish_at_start(store, &vault, &source).await?;
+    Ok((vault, source))
+}
+
+/// Every master key: `TOOLPORT_MASTER_KEY` (with `TOOLPORT_MASTER_KEY_PREVIOUS` while a rotation
+/// by environment is finished), else every key of the key file, else a new key file.
+fn load_keys(key_file: &Path) -> anyhow::Result<(Vault, KeySource)> {
+    let env_value = std::env::var(MASTER_KEY_ENV).ok();
+    let previous = std::env::var(PREVIOUS_KEY_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    if env_value.is_none() && previous.is_some() {
+        anyhow::bail!(
+            "{PREVIOUS_KEY_ENV} is set but {MASTER_KEY_ENV} is not; a rotation by environment needs the new key in {MASTER_KEY_ENV}"
+        );
+    }
+    if env_value.is_none() && key_file.exists() {
+        let (active, previous) = key_file::load_keys(key_file)?;
+        tracing::info!("master key read from {}", key_file.display());
+        let vault = Vault::with_previous_keys(active, previous);
+        return Ok((vault, KeySource::File(key_file.to_path_buf())));
+    }
+    let (key, origin) = MasterKey::resolve(env_value.as_deref(), key_file)?;
     match origin {
         KeyOrigin::Created => tracing::warn!(
             "created a new master key in {} (mode 0600): back it up; without it the vault's secrets cannot be read",
@@ -74,18 +113,16 @@ async fn open_vault(dir: &Path, store: &SqliteStore) -> anyhow::Result<Vault> {
         KeyOrigin::Loaded => tracing::info!("master key read from {}", key_file.display()),
         KeyOrigin::Environment => tracing::info!("master key taken from {MASTER_KEY_ENV}"),
     }
-    let vault = Vault::new(key);
-    match store.vault_key_check().await? {
-        Some(check) => vault.verify(&check).with_context(|| {
-            format!(
-                "the master key does not open the vault of {}; start with the key this data directory was created with ({MASTER_KEY_ENV} or {})",
-                dir.display(),
-                key_file.display()
-            )
-        })?,
-        None => store.set_vault_key_check(&vault.key_check()?).await?,
+    if origin != KeyOrigin::Environment {
+        return Ok((Vault::new(key), KeySource::File(key_file.to_path_buf())));
     }
-    Ok(vault)
+    let previous = previous
+        .map(|value| MasterKey::from_named_env_value(PREVIOUS_KEY_ENV, &value))
+        .transpose()?;
+    Ok((
+        Vault::with_previous_keys(key, previous),
+        KeySource::Environment,
+    ))
 }
 
 /// Creates the first administrator when the store has no user yet: tenant `default`, user

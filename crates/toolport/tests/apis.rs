@@ -12,7 +12,7 @@ use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use support::{Client, TestGateway, config};
-use toolport_gateway::config::{ServerConfig, ToolFilter};
+use toolport_gateway::config::{CircuitBreakerSettings, ServerConfig, ToolFilter};
 use toolport_import::Mode;
 use toolport_upstream::UpstreamSpec;
 use toolport_upstream::api::{ApiAuth, ApiConfig, SpecSource};
@@ -75,6 +75,7 @@ fn github_api(base_url: &str, mode: Mode) -> (String, ServerConfig) {
             timeout: Duration::from_secs(11),
             prefix: "github".into(),
             tenants: Vec::new(),
+            circuit_breaker: CircuitBreakerSettings::default(),
         },
     )
 }

@@ -4,47 +4,17 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::http::HeaderMap;
 use serde_json::{Value, json};
 use support::Client;
-use support::process::{ADMIN_TOKEN, Gateway, cli, fixture_server, initialize};
-
-use toolport_store::{NewToken, Role, SqliteStore, Store};
+use support::binary::{
+    ADMIN_TOKEN, Gateway, PING_SPEC, cli, fixture_server, initialize, other_tenant_token,
+    recording_api,
+};
+use toolport_store::{SqliteStore, Store};
 use toolport_vault::{MasterKey, Vault};
-
-/// A second tenant with a user whose token has `scopes`.
-async fn other_tenant_token(data_dir: &Path, scopes: &[&str]) -> String {
-    let store = SqliteStore::open(data_dir).await.unwrap();
-    let tenant = match store.tenant_by_name("acme").await {
-        Ok(t) => t,
-        Err(_) => store.create_tenant("acme", "free").await.unwrap(),
-    };
-    let user = store
-        .create_user(&format!("{}@acme.test", scopes.join("+")), "Dev")
-        .await
-        .unwrap();
-    store
-        .add_member(&tenant.id, &user.id, Role::Member)
-        .await
-        .unwrap();
-    let created = store
-        .create_token(&NewToken {
-            tenant_id: tenant.id,
-            user_id: user.id,
-            name: "test".into(),
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            expires_at: None,
-        })
-        .await
-        .unwrap();
-    store.close().await;
-    created.token
-}
 
 #[tokio::test]
 async fn mcp_routes_need_a_token_whose_scopes_cover_them() {
@@ -171,34 +141,6 @@ async fn a_wrong_master_key_stops_the_start() {
     );
     assert!(!stderr.contains(other.as_str()), "the key is never printed");
 }
-
-/// An HTTP API that records the Authorization header of every call.
-async fn recording_api() -> (String, Arc<Mutex<Vec<String>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = seen.clone();
-    let app = axum::Router::new().route(
-        "/ping",
-        axum::routing::get(move |headers: HeaderMap| {
-            let record = record.clone();
-            async move {
-                let auth = headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                record.lock().unwrap().push(auth);
-                axum::Json(json!({"pong": true}))
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, seen)
-}
-
-const PING_SPEC: &str = r#"{"openapi": "3.0.3", "info": {"title": "ping", "version": "1"},
-  "paths": {"/ping": {"get": {"operationId": "ping", "responses": {"200": {"description": "ok"}}}}}}"#;
 
 #[tokio::test]
 async fn vault_secrets_reach_the_upstream_and_nowhere_else() {

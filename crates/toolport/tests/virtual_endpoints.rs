@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::process::{ADMIN_TOKEN, Gateway, cli, cli_output, fixture_server, initialize};
+use support::binary::{ADMIN_TOKEN, Gateway, cli, cli_output, fixture_server, initialize};
 use support::{Client, TestGateway, config, fixture_stdio, server};
 use toolport_gateway::{VirtualEndpoint, VirtualTool};
 use toolport_import::Mode;
@@ -299,8 +299,9 @@ async fn a_virtual_endpoint_serves_exactly_its_tools_to_its_own_tenant() {
     );
     let refused = cli_output(
         &gw,
-        &other,
-        &["endpoint", "show", "team", "--tenant", "bravo"],
+        &[
+            "endpoint", "show", "team", "--tenant", "bravo", "--token", &other,
+        ],
         "",
     )
     .await;
@@ -347,7 +348,7 @@ async fn names_clashing_with_the_configuration_are_refused() {
     gw.start(&[("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
 
     // By the admin API: the slug of a configured server.
-    let clash = cli_output(&gw, ADMIN_TOKEN, &["endpoint", "create", "fx"], "").await;
+    let clash = cli_output(&gw, &["endpoint", "create", "fx"], "").await;
     assert!(!clash.status.success());
     let stderr = String::from_utf8_lossy(&clash.stderr);
     assert!(

@@ -17,6 +17,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use toolport_store::{
     Endpoint, EndpointChanges, EndpointMode, EndpointTool, NewEndpoint, Store, Tenant,
 };
@@ -209,6 +210,15 @@ impl From<ModeName> for EndpointMode {
             ModeName::Search => Self::Search,
         }
     }
+}
+
+/// The exposed names of an endpoint's tools, for the audit log.
+fn tool_names(endpoint: &Endpoint) -> Vec<&str> {
+    endpoint
+        .tools
+        .iter()
+        .map(|t| t.exposed_name.as_str())
+        .collect()
 }
 
 /// Checks one selected tool against the rules and the catalog; `at` names it in messages.
@@ -405,9 +415,12 @@ pub(crate) async fn create_endpoint<S: Store + 'static>(
         })
         .await?;
     state.catalog.endpoints_changed().await;
-    tracing::info!(
-        tenant = %tenant.id, endpoint = %endpoint.slug, by = %caller.principal().token_id,
-        "admin API: endpoint created"
+    state.record_change(
+        caller.principal(),
+        Some(&tenant.id),
+        "endpoint.create",
+        &endpoint.slug,
+        json!({"mode": endpoint.mode.as_str(), "tools": tool_names(&endpoint)}),
     );
     Ok((StatusCode::CREATED, Json(endpoint.into())))
 }
@@ -493,6 +506,13 @@ pub(crate) async fn update_endpoint<S: Store + 'static>(
         .update_endpoint(&tenant.id, &slug, &changes)
         .await?;
     state.catalog.endpoints_changed().await;
+    state.record_change(
+        caller.principal(),
+        Some(&tenant.id),
+        "endpoint.update",
+        &slug,
+        json!({"mode": endpoint.mode.as_str(), "description_changed": changes.description.is_some()}),
+    );
     Ok(Json(endpoint.into()))
 }
 
@@ -525,9 +545,12 @@ pub(crate) async fn delete_endpoint<S: Store + 'static>(
     caller.require_manager(&tenant, "delete endpoints")?;
     state.store.delete_endpoint(&tenant.id, &slug).await?;
     state.catalog.endpoints_changed().await;
-    tracing::info!(
-        tenant = %tenant.id, endpoint = %slug, by = %caller.principal().token_id,
-        "admin API: endpoint deleted"
+    state.record_change(
+        caller.principal(),
+        Some(&tenant.id),
+        "endpoint.delete",
+        &slug,
+        json!({}),
     );
     Ok(StatusCode::NO_CONTENT)
 }
@@ -572,6 +595,13 @@ pub(crate) async fn set_endpoint_tools<S: Store + 'static>(
         .set_endpoint_tools(&tenant.id, &slug, &tools)
         .await?;
     state.catalog.endpoints_changed().await;
+    state.record_change(
+        caller.principal(),
+        Some(&tenant.id),
+        "endpoint.tools.set",
+        &slug,
+        json!({"tools": tool_names(&endpoint)}),
+    );
     Ok(Json(endpoint.into()))
 }
 
@@ -621,6 +651,14 @@ pub(crate) async fn put_endpoint_tool<S: Store + 'static>(
         .put_endpoint_tool(&tenant.id, &slug, &tool)
         .await?;
     state.catalog.endpoints_changed().await;
+    state.record_change(
+        caller.principal(),
+        Some(&tenant.id),
+        "endpoint.tool.put",
+        &slug,
+        json!({"name": tool.exposed_name, "upstream": tool.upstream, "tool": tool.tool,
+               "visible": tool.visible}),
+    );
     Ok(Json(endpoint.into()))
 }
 
@@ -657,5 +695,12 @@ pub(crate) async fn remove_endpoint_tool<S: Store + 'static>(
         .remove_endpoint_tool(&tenant.id, &slug, &name)
         .await?;
     state.catalog.endpoints_changed().await;
+    state.record_change(
+        caller.principal(),
+        Some(&tenant.id),
+        "endpoint.tool.remove",
+        &slug,
+        json!({"name": name}),
+    );
     Ok(Json(endpoint.into()))
 }

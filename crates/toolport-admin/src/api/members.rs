@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use serde_json::json;
 use toolport_store::{Role, Store, StoreError, Tenant};
 use utoipa::ToSchema;
 
@@ -118,9 +119,12 @@ pub(crate) async fn add_member<S: Store + 'static>(
         .add_member(&tenant.id, &new.user_id, role)
         .await?;
     state.auth.forget_member(&tenant.id, &new.user_id);
-    tracing::info!(
-        tenant = %tenant.id, user = %new.user_id, role = %role,
-        "admin API: member added"
+    state.record_change(
+        caller.principal(),
+        Some(&tenant.id),
+        "member.add",
+        &new.user_id,
+        json!({"role": role.to_string()}),
     );
     Ok((StatusCode::CREATED, Json(member.into())))
 }
@@ -198,9 +202,12 @@ pub(crate) async fn set_member_role<S: Store + 'static>(
         .set_member_role(&tenant.id, &user_id, role)
         .await?;
     state.auth.forget_member(&tenant.id, &user_id);
-    tracing::info!(
-        tenant = %tenant.id, user = %user_id, role = %role,
-        "admin API: member role changed"
+    state.record_change(
+        caller.principal(),
+        Some(&tenant.id),
+        "member.role",
+        &user_id,
+        json!({"role": role.to_string()}),
     );
     Ok(Json(member.into()))
 }
@@ -237,6 +244,12 @@ pub(crate) async fn remove_member<S: Store + 'static>(
     changeable_member(&state, &caller, &tenant, &user_id).await?;
     state.store.remove_member(&tenant.id, &user_id).await?;
     state.auth.forget_member(&tenant.id, &user_id);
-    tracing::info!(tenant = %tenant.id, user = %user_id, "admin API: member removed");
+    state.record_change(
+        caller.principal(),
+        Some(&tenant.id),
+        "member.remove",
+        &user_id,
+        json!({}),
+    );
     Ok(StatusCode::NO_CONTENT)
 }

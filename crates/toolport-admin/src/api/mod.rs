@@ -1,22 +1,26 @@
 //! The admin API's routes: [`router`] puts every handler of this module's files under `/api/v1`.
 //!
 //! One file per resource: [`me`], [`tenants`], [`users`], [`members`], [`tokens`], [`secrets`],
-//! [`endpoints`];
+//! [`endpoints`], [`plans`], [`usage`], [`audit`], [`vault`];
 //! [`records`] holds the JSON shapes of the store's records. Unknown paths under `/api/v1` are a
 //! problem+json 404 and a known path with another method a problem+json 405 (with `Allow`). The
 //! router sets no fallback of its own, so it merges into the server's router without clashing.
 
+pub mod audit;
 pub mod endpoints;
 pub mod me;
 pub mod members;
+pub mod plans;
 pub mod records;
 pub mod secrets;
 pub mod tenants;
 pub mod tokens;
+pub mod usage;
 pub mod users;
+pub mod vault;
 
 use axum::Router;
-use axum::routing::{any, get, put};
+use axum::routing::{any, get, post, put};
 use toolport_store::Store;
 
 use crate::openapi::openapi_json;
@@ -35,6 +39,21 @@ pub fn router<S: Store + 'static>(state: AdminState<S>) -> Router {
         .route(
             "/api/v1/tenants/{tenant}",
             get(tenants::get_tenant::<S>).delete(tenants::delete_tenant::<S>),
+        )
+        .route("/api/v1/plans", get(plans::list_plans::<S>))
+        .route("/api/v1/audit", get(audit::list_audit::<S>))
+        .route(
+            "/api/v1/tenants/{tenant}/plan",
+            put(plans::set_tenant_plan::<S>),
+        )
+        .route("/api/v1/tenants/{tenant}/usage", get(usage::get_usage::<S>))
+        .route(
+            "/api/v1/tenants/{tenant}/usage/events",
+            get(usage::list_usage_events::<S>),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/audit",
+            get(audit::list_tenant_audit::<S>),
         )
         .route(
             "/api/v1/users",
@@ -86,6 +105,7 @@ pub fn router<S: Store + 'static>(state: AdminState<S>) -> Router {
             "/api/v1/tenants/{tenant}/endpoints/{slug}/tools/{name}",
             put(endpoints::put_endpoint_tool::<S>).delete(endpoints::remove_endpoint_tool::<S>),
         )
+        .route("/api/v1/vault/rotate", post(vault::rotate_master_key::<S>))
         .method_not_allowed_fallback(method_not_allowed)
         .route("/api/v1", any(no_route))
         .route("/api/v1/", any(no_route))

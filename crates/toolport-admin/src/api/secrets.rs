@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use serde_json::json;
 use toolport_store::Store;
 use toolport_vault::VaultError;
 use utoipa::ToSchema;
@@ -136,9 +137,12 @@ pub(crate) async fn put_secret<S: Store + 'static>(
         })?;
     drop(body);
     let meta = state.store.put_secret(&tenant.id, &name, &sealed).await?;
-    tracing::info!(
-        tenant = %tenant.id, secret = %name, by = %caller.principal().token_id,
-        "admin API: secret written"
+    state.record_change(
+        caller.principal(),
+        Some(&tenant.id),
+        "secret.put",
+        &name,
+        json!({}),
     );
     Ok(Json(meta.into()))
 }
@@ -176,9 +180,12 @@ pub(crate) async fn delete_secret<S: Store + 'static>(
     caller.require_manager(&tenant, "delete secrets")?;
     validate::secret_name(&name)?;
     state.store.delete_secret(&tenant.id, &name).await?;
-    tracing::info!(
-        tenant = %tenant.id, secret = %name, by = %caller.principal().token_id,
-        "admin API: secret deleted"
+    state.record_change(
+        caller.principal(),
+        Some(&tenant.id),
+        "secret.delete",
+        &name,
+        json!({}),
     );
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use serde_json::json;
 use toolport_store::{Store, StoreError};
 use utoipa::ToSchema;
 
@@ -113,11 +114,14 @@ pub(crate) async fn create_tenant<S: Store + 'static>(
     let new = body.value()?;
     validate::tenant_name(&new.name)?;
     let plan = new.plan.as_deref().unwrap_or(DEFAULT_PLAN);
-    validate::plan(plan)?;
+    super::plans::known_plan(&state, plan)?;
     let tenant = state.store.create_tenant(&new.name, plan).await?;
-    tracing::info!(
-        tenant = %tenant.id, by = %caller.principal().token_id,
-        "admin API: tenant created"
+    state.record_change(
+        caller.principal(),
+        Some(&tenant.id),
+        "tenant.create",
+        &tenant.id,
+        json!({"name": tenant.name, "plan": tenant.plan}),
     );
     Ok((StatusCode::CREATED, Json(tenant.into())))
 }
@@ -184,9 +188,12 @@ pub(crate) async fn delete_tenant<S: Store + 'static>(
     state.auth.forget_all();
     // Its endpoints went with it.
     state.catalog.endpoints_changed().await;
-    tracing::info!(
-        tenant = %tenant.id, by = %caller.principal().token_id,
-        "admin API: tenant deleted"
+    state.record_change(
+        caller.principal(),
+        Some(&tenant.id),
+        "tenant.delete",
+        &tenant.id,
+        json!({"name": tenant.name}),
     );
     Ok(StatusCode::NO_CONTENT)
 }

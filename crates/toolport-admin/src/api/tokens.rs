@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderName, StatusCode, header};
 use serde::Deserialize;
+use serde_json::json;
 use toolport_store::{NewToken, Page, PageRequest, Role, Store, Tenant, TokenRecord};
 use utoipa::ToSchema;
 
@@ -285,9 +286,12 @@ pub(crate) async fn create_token<S: Store + 'static>(
             expires_at,
         })
         .await?;
-    tracing::info!(
-        tenant = %tenant.id, user = %user_id, token = %created.record.id, by = %me.token_id,
-        "admin API: token created"
+    state.record_change(
+        me,
+        Some(&tenant.id),
+        "token.create",
+        &created.record.id,
+        json!({"user": user_id, "scopes": created.record.scopes}),
     );
     Ok((
         StatusCode::CREATED,
@@ -381,9 +385,12 @@ pub(crate) async fn revoke_token<S: Store + 'static>(
     }
     let revoked = state.store.revoke_token(&tenant.id, &token.id).await?;
     state.auth.forget_token(&revoked.id);
-    tracing::info!(
-        tenant = %tenant.id, token = %revoked.id, by = %caller.principal().token_id,
-        "admin API: token revoked"
+    state.record_change(
+        caller.principal(),
+        Some(&tenant.id),
+        "token.revoke",
+        &revoked.id,
+        json!({}),
     );
     Ok(Json(revoked.into()))
 }

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use serde_json::json;
 use toolport_store::Store;
 use utoipa::ToSchema;
 
@@ -83,7 +84,7 @@ pub(crate) async fn create_user<S: Store + 'static>(
     validate::email(&new.email)?;
     validate::label("name", &new.name, validate::USER_NAME_MAX)?;
     let user = state.store.create_user(&new.email, &new.name).await?;
-    tracing::info!(user = %user.id, by = %caller.principal().token_id, "admin API: user created");
+    state.record_change(caller.principal(), None, "user.create", &user.id, json!({}));
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
@@ -146,6 +147,6 @@ pub(crate) async fn delete_user<S: Store + 'static>(
     }
     state.store.delete_user(&id).await?;
     state.auth.forget_all();
-    tracing::info!(user = %id, by = %caller.principal().token_id, "admin API: user deleted");
+    state.record_change(caller.principal(), None, "user.delete", &id, json!({}));
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,15 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tempfile::TempDir;
-use toolport_admin::{AdminState, EndpointCatalog, TokenAuthenticator, UpstreamTools, router};
+use tokio_util::sync::CancellationToken;
+use toolport_admin::rotation::reseal_all;
+use toolport_admin::{
+    AdminState, EndpointCatalog, KeyRotation, RotationError, RotationReport, TokenAuthenticator,
+    UpstreamTools, router,
+};
+use toolport_metering::{
+    AuditLog, BatchConfig, CallMeter, MeteringConfig, Redactor, UsageRecorder,
+};
 use toolport_store::{NewToken, Role, SqliteStore, Store, Tenant, User};
 use toolport_vault::{MasterKey, Vault};
 use tower::ServiceExt;
@@ -56,6 +64,13 @@ pub const ROUTES: &[(&str, &str)] = &[
         "DELETE",
         "/api/v1/tenants/{tenant}/endpoints/{slug}/tools/{name}",
     ),
+    ("GET", "/api/v1/plans"),
+    ("PUT", "/api/v1/tenants/{tenant}/plan"),
+    ("GET", "/api/v1/tenants/{tenant}/usage"),
+    ("GET", "/api/v1/tenants/{tenant}/usage/events"),
+    ("GET", "/api/v1/tenants/{tenant}/audit"),
+    ("GET", "/api/v1/audit"),
+    ("POST", "/api/v1/vault/rotate"),
 ];
 
 /// The gateway as the endpoint routes see it, in tests: `/mcp/github` is a configured server;
@@ -110,6 +125,7 @@ pub struct Fixture {
     pub vault: Arc<Vault>,
     pub auth: Arc<TokenAuthenticator<SqliteStore>>,
     pub catalog: Arc<TestCatalog>,
+    pub meter: Arc<CallMeter<SqliteStore>>,
     pub app: Router,
     /// Tenant A (the operator's).
     pub a: Tenant,
@@ -182,18 +198,62 @@ impl Reply {
     }
 }
 
+/// The call meter of a fixture: its writers flush every 20 ms, so tests see entries quickly.
+pub fn meter(
+    store: &Arc<SqliteStore>,
+    config: &MeteringConfig,
+    default_tenant: &str,
+) -> Arc<CallMeter<SqliteStore>> {
+    let batch = BatchConfig {
+        flush_interval: std::time::Duration::from_millis(20),
+        ..BatchConfig::default()
+    };
+    let stop = CancellationToken::new();
+    let (usage, _) = UsageRecorder::spawn(Arc::clone(store), batch.clone(), stop.clone());
+    let (audit, _) = AuditLog::spawn(
+        Arc::clone(store),
+        batch,
+        Redactor::new(&config.redaction),
+        stop,
+    );
+    Arc::new(CallMeter::new(
+        Arc::clone(store),
+        config,
+        usage,
+        audit,
+        default_tenant.to_owned(),
+    ))
+}
+
 impl Fixture {
     pub async fn new() -> Self {
+        Self::with_metering(&MeteringConfig::default()).await
+    }
+
+    /// A fixture whose meter has `config` (rate limits, plans).
+    pub async fn with_metering(config: &MeteringConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
         let vault = Arc::new(Vault::new(MasterKey::generate()));
         let auth = Arc::new(TokenAuthenticator::new(Arc::clone(&store)));
         let catalog = Arc::new(TestCatalog::default());
-        let app = router(
-            AdminState::new(Arc::clone(&store), Arc::clone(&vault), Arc::clone(&auth))
-                .with_endpoint_catalog(catalog.clone()),
-        );
         let a = store.create_tenant("acme", "pro").await.unwrap();
+        let meter = meter(&store, config, &a.id);
+        let rotation = Arc::new(InMemoryRotation {
+            store: Arc::clone(&store),
+            vault: Arc::clone(&vault),
+            running: tokio::sync::Mutex::new(()),
+        });
+        let app = router(
+            AdminState::new(
+                Arc::clone(&store),
+                Arc::clone(&vault),
+                Arc::clone(&auth),
+                Arc::clone(&meter),
+            )
+            .with_key_rotation(rotation)
+            .with_endpoint_catalog(catalog.clone()),
+        );
         let b = store.create_tenant("bravo", "free").await.unwrap();
         let operator = actor(
             &store,
@@ -213,6 +273,7 @@ impl Fixture {
             vault,
             auth,
             catalog,
+            meter,
             app,
             a,
             b,
@@ -333,5 +394,41 @@ impl Fixture {
     /// A new user (no memberships); returns the id.
     pub async fn store_user(&self, email: &str) -> String {
         self.store.create_user(email, email).await.unwrap().id
+    }
+}
+
+/// The rotation of the admin tests: the binary's steps without its key file (a new key in memory,
+/// every secret and the key check re-sealed, the old key retired).
+#[derive(Debug)]
+pub struct InMemoryRotation {
+    store: Arc<SqliteStore>,
+    vault: Arc<Vault>,
+    running: tokio::sync::Mutex<()>,
+}
+
+impl KeyRotation for InMemoryRotation {
+    fn rotate(
+        &self,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<RotationReport, RotationError>> + Send + '_>,
+    > {
+        Box::pin(async move {
+            let _running = self
+                .running
+                .try_lock()
+                .map_err(|_| RotationError::InProgress)?;
+            let old = self.vault.rotate(MasterKey::generate())?;
+            let resealed = reseal_all(self.store.as_ref(), &self.vault).await?;
+            self.store
+                .set_vault_key_check(&self.vault.key_check()?)
+                .await?;
+            self.vault.retire(old)?;
+            Ok(RotationReport {
+                key_id: self.vault.active_key_id().to_string(),
+                retired_key_ids: vec![old.to_string()],
+                resealed_secrets: resealed,
+                key_check_resealed: true,
+            })
+        })
     }
 }

@@ -1,17 +1,20 @@
 //! Sending a client's request to the backend that owns it: the name or URI is translated, the
 //! request gets the connection's own id (so concurrent clients never collide), progress tokens are
-//! remapped to gateway-unique ones, and cancellation and timeouts are passed upstream.
+//! remapped to gateway-unique ones, and cancellation and timeouts are passed upstream. The
+//! backend's circuit breaker is asked before sending and told how the call ended.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use toolport_protocol::{Request, RequestId, meta};
-use toolport_upstream::api::ApiBackend;
+use toolport_upstream::api::{ApiAnswer, ApiBackend};
 use toolport_upstream::{Peer, UpstreamError};
 
+use crate::admission::{CallEnd, CallOutcome, CallRequest};
+use crate::breaker::{Outcome, Permit};
 use crate::error::GatewayError;
 use crate::gateway::{Gateway, ProgressRoute, RequestRoute};
 use crate::registry::ListKind;
@@ -34,10 +37,30 @@ impl Gateway {
         let (view, original) = self.resolve_name(&session.scope, &exposed, kind)?;
         let Request { id, method, params } = request;
         let mut params = params.unwrap_or_else(|| json!({}));
+        let ticket = match (kind, self.call_gate.get()) {
+            (ListKind::Tools, Some(gate)) => Some(
+                gate.admit(CallRequest {
+                    caller: session.caller.as_deref(),
+                    endpoint: session.scope.endpoint_name(),
+                    upstream: &view.name,
+                    tool: &original,
+                    arguments: params.get("arguments"),
+                    request_bytes: params.get("arguments").map_or(0, json_len),
+                })
+                .await
+                .map_err(GatewayError::Refused)?,
+            ),
+            _ => None,
+        };
         params["name"] = Value::String(original.clone());
-        let mut result = self
+        let admitted = Instant::now();
+        let forwarded = self
             .forward(session, sink, &view, &method, Some(params), &id, &original)
-            .await?;
+            .await;
+        if let Some(ticket) = ticket {
+            ticket.finish(call_outcome(&forwarded, admitted.elapsed()));
+        }
+        let mut result = forwarded?;
         // Resources a result points at must be readable through the same endpoint.
         if session.scope.namespaced() {
             let items = match kind {
@@ -183,30 +206,39 @@ impl Gateway {
         label: &str,
     ) -> Result<Value, GatewayError> {
         let server = view.name.to_string();
+        let permit = self
+            .breakers
+            .admit(&view.name, view.config.circuit_breaker)
+            .map_err(|retry_after| GatewayError::CircuitOpen {
+                server: server.clone(),
+                retry_after,
+            })?;
         if let Some(api) = view
             .snapshot
             .api
             .as_ref()
             .filter(|_| view.snapshot.is_ready())
         {
-            return self.call_api(api, view, method, params, label).await;
+            return self
+                .call_api(api, view, method, params, label, permit)
+                .await;
         }
-        let peer =
-            view.snapshot
-                .ready_peer()
-                .cloned()
-                .ok_or_else(|| GatewayError::Unavailable {
-                    server: server.clone(),
-                    reason: view.unavailable_reason(),
-                })?;
+        let Some(peer) = view.snapshot.ready_peer().cloned() else {
+            permit.finish(Outcome::of_unready(view.status()));
+            return Err(GatewayError::Unavailable {
+                server: server.clone(),
+                reason: view.unavailable_reason(),
+            });
+        };
         let started = Instant::now();
         let progress = self.remap_progress(&mut params, sink);
-        let pending =
-            peer.start_request(method, params)
-                .map_err(|error| GatewayError::Upstream {
-                    server: server.clone(),
-                    error,
-                })?;
+        let pending = match peer.start_request(method, params) {
+            Ok(pending) => pending,
+            Err(error) => {
+                permit.finish(Outcome::Failed);
+                return Err(GatewayError::Upstream { server, error });
+            }
+        };
         let cancel = CancellationToken::new();
         let mut guard = CallGuard::register(
             self, session, client_id, view, &peer, pending.id, &cancel, sink, progress,
@@ -217,6 +249,11 @@ impl Gateway {
             () = cancel.cancelled() => Err(UpstreamError::Closed("cancelled by the client".into())),
         };
         guard.answered = matches!(outcome, Ok(_) | Err(UpstreamError::Rpc(_)));
+        permit.finish(if cancel.is_cancelled() {
+            Outcome::Neutral
+        } else {
+            Outcome::of_reply(&outcome)
+        });
         let (label_outcome, result) = match outcome {
             Ok(value) => {
                 let failed = value.get("isError").and_then(Value::as_bool) == Some(true);
@@ -258,6 +295,7 @@ impl Gateway {
         method: &str,
         params: Option<Value>,
         label: &str,
+        permit: Permit<'_>,
     ) -> Result<Value, GatewayError> {
         let server = view.name.to_string();
         if method != "tools/call" {
@@ -270,9 +308,16 @@ impl Gateway {
             .and_then(|mut p| p.get_mut("arguments").map(Value::take))
             .unwrap_or_else(|| json!({}));
         let timeout = view.config.timeout;
-        let outcome = tokio::time::timeout(timeout, api.call(label, arguments)).await;
+        let outcome = tokio::time::timeout(timeout, api.call_observed(label, arguments)).await;
+        permit.finish(match &outcome {
+            Ok(Ok(answer)) if answer.upstream_failed => Outcome::Failed,
+            Ok(Ok(_)) => Outcome::Answered,
+            // Only an unknown tool is an error here: nothing reached the API.
+            Ok(Err(_)) => Outcome::Neutral,
+            Err(_) => Outcome::Failed,
+        });
         let (label_outcome, result) = match outcome {
-            Ok(Ok(value)) => {
+            Ok(Ok(ApiAnswer { result: value, .. })) => {
                 let failed = value.get("isError").and_then(Value::as_bool) == Some(true);
                 (if failed { "tool_error" } else { "ok" }, Ok(value))
             }
@@ -395,4 +440,40 @@ impl Drop for CallGuard<'_> {
             );
         }
     }
+}
+
+/// How a forwarded tool call ended, for the call gate.
+fn call_outcome(forwarded: &Result<Value, GatewayError>, latency: Duration) -> CallOutcome {
+    let (end, response_bytes) = match forwarded {
+        Ok(result) => {
+            let failed = result.get("isError").and_then(Value::as_bool) == Some(true);
+            let end = if failed { CallEnd::Error } else { CallEnd::Ok };
+            (end, json_len(result))
+        }
+        Err(GatewayError::Refused(_) | GatewayError::CircuitOpen { .. }) => (CallEnd::Refused, 0),
+        Err(_) => (CallEnd::Error, 0),
+    };
+    CallOutcome {
+        end,
+        latency,
+        response_bytes,
+    }
+}
+
+/// The length of a value written as compact JSON, without keeping the text.
+fn json_len(value: &Value) -> u64 {
+    struct Counter(u64);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing a `Value` to a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
 }

@@ -17,6 +17,7 @@ use toolport_protocol::{
     ErrorCode, Message, ProtocolVersion, Request, RequestId, Response, RpcError, meta,
 };
 
+use crate::admission::Caller;
 use crate::gateway::Gateway;
 use crate::session::{LOG_LEVELS, Scope, Session, Sink, log_rank};
 
@@ -125,11 +126,12 @@ impl Gateway {
     pub async fn handle_stateless(
         self: &Arc<Self>,
         scope: Scope,
+        caller: Option<Arc<Caller>>,
         request: Request,
         sink: &Sink,
     ) -> Response {
         let id = request.id.clone();
-        match self.stateless(scope, request, sink).await {
+        match self.stateless(scope, caller, request, sink).await {
             Ok(response) => response,
             Err(error) => Response::error(id, error),
         }
@@ -138,6 +140,7 @@ impl Gateway {
     async fn stateless(
         self: &Arc<Self>,
         scope: Scope,
+        caller: Option<Arc<Caller>>,
         mut request: Request,
         sink: &Sink,
     ) -> Result<Response, RpcError> {
@@ -164,9 +167,17 @@ impl Gateway {
                 .as_mut()
                 .and_then(|p| p.as_object_mut())
                 .and_then(|p| p.remove("inputResponses"));
-            return self.resume(state, answers, request.id, sink).await;
+            return self
+                .resume(state, caller.as_deref(), answers, request.id, sink)
+                .await;
         }
-        let session = Arc::new(Session::new(String::new(), scope, sink.clone(), false));
+        let session = Arc::new(Session::new(
+            String::new(),
+            scope,
+            caller,
+            sink.clone(),
+            false,
+        ));
         {
             let mut state = session.state.lock().expect("session lock");
             state.version = version;
@@ -255,21 +266,32 @@ impl Gateway {
     async fn resume(
         self: &Arc<Self>,
         state: Value,
+        caller: Option<&Caller>,
         answers: Option<Value>,
         id: RequestId,
         sink: &Sink,
     ) -> Result<Response, RpcError> {
         let token = state.as_str().unwrap_or_default();
-        let mut call = self
-            .suspended
-            .lock()
-            .expect("suspended lock")
-            .remove(token)
-            .ok_or_else(|| {
-                RpcError::invalid_params(
-                    "unknown or expired requestState: send the original request again without it",
-                )
-            })?;
+        let unknown = || {
+            RpcError::invalid_params(
+                "unknown or expired requestState: send the original request again without it",
+            )
+        };
+        let mut call = {
+            let mut suspended = self.suspended.lock().expect("suspended lock");
+            // Another caller's suspended call does not exist for this one.
+            let owned = suspended.get(token).is_some_and(|call| {
+                match (call.session.caller.as_deref(), caller) {
+                    (None, None) => true,
+                    (Some(owner), Some(caller)) => owner.same_user(caller),
+                    _ => false,
+                }
+            });
+            if !owned {
+                return Err(unknown());
+            }
+            suspended.remove(token).ok_or_else(unknown)?
+        };
         if let Some(Value::Object(answers)) = answers {
             for (key, answer) in answers {
                 if call.asked.remove(&key).is_none() {

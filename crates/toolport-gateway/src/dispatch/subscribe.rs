@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use toolport_protocol::{Message, Notification, Request, RpcError};
 
 use super::stateless::stateless_context;
+use crate::admission::Caller;
 use crate::gateway::Gateway;
 use crate::session::Scope;
 
@@ -70,6 +71,7 @@ impl Gateway {
     pub async fn listen(
         self: &Arc<Self>,
         scope: Scope,
+        caller: Option<Arc<Caller>>,
         request: Request,
     ) -> Result<Subscription, RpcError> {
         let cx = stateless_context(&request)?;
@@ -92,7 +94,7 @@ impl Gateway {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let session_id = format!("listen-{}", uuid::Uuid::new_v4().simple());
-        let session = self.open_session(session_id.clone(), scope, tx);
+        let session = self.open_session(session_id.clone(), scope, caller, tx);
         {
             let mut state = session.state.lock().expect("session lock");
             state.version = cx.version;

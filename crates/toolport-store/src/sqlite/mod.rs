@@ -333,6 +333,17 @@ impl Store for SqliteStore {
         }))
     }
 
+    async fn set_tenant_plan(&self, id: &str, plan: &str) -> Result<Tenant, StoreError> {
+        let row: Option<TenantRow> = sqlx::query_as(
+            "UPDATE tenants SET plan = ? WHERE id = ? RETURNING id, name, plan, created_at",
+        )
+        .bind(plan)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(tenant_from).ok_or(StoreError::NotFound("tenant"))
+    }
+
     async fn delete_tenant(&self, id: &str) -> Result<(), StoreError> {
         let done = sqlx::query("DELETE FROM tenants WHERE id = ?")
             .bind(id)

@@ -2,7 +2,9 @@
 //! answers `tools/call` by executing the operation against the real API.
 //!
 //! Failures of a call (bad arguments, refused address, timeout, non-2xx) come back as `isError`
-//! results so that the model sees them; only an unknown tool name is an `Err`.
+//! results so that the model sees them; only an unknown tool name is an `Err`. Besides the result,
+//! a call says whether the API itself failed (unreachable, timed out, 5xx, 429), which the
+//! gateway's circuit breaker counts; bad arguments and 4xx answers are the caller's business.
 
 use std::sync::Arc;
 
@@ -24,6 +26,24 @@ use crate::error::UpstreamError;
 
 /// Largest file downloaded for a multipart resource link.
 const MAX_LINKED_FILE_BYTES: usize = 32 * 1024 * 1024;
+
+/// What one call produced: the `CallToolResult`, and whether the API itself failed to serve it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiAnswer {
+    pub result: Value,
+    /// The API could not be reached, did not answer in time, or answered 5xx or 429.
+    pub upstream_failed: bool,
+}
+
+impl ApiAnswer {
+    /// An answer that did not depend on the API's health (computed locally or refused early).
+    fn local(result: Value) -> Self {
+        Self {
+            result,
+            upstream_failed: false,
+        }
+    }
+}
 
 /// An API ready to serve calls. Share it behind an `Arc`; calls run concurrently.
 #[derive(Debug)]
@@ -150,6 +170,17 @@ impl ApiBackend {
 
     /// Runs one tool; the result is a `CallToolResult`.
     pub async fn call(&self, tool_name: &str, arguments: Value) -> Result<Value, UpstreamError> {
+        self.call_observed(tool_name, arguments)
+            .await
+            .map(|answer| answer.result)
+    }
+
+    /// Runs one tool and says whether the API itself failed (see [`ApiAnswer`]).
+    pub async fn call_observed(
+        &self,
+        tool_name: &str,
+        arguments: Value,
+    ) -> Result<ApiAnswer, UpstreamError> {
         let p = prefix(&self.conversion.api_name);
         let meta = tool_name
             .strip_prefix(p.as_str())
@@ -167,20 +198,20 @@ impl ApiBackend {
                         .and_then(Value::as_u64)
                         .map_or(d, |n| usize::try_from(n).unwrap_or(usize::MAX))
                 };
-                Ok(json_result(dispatch::list_operations(
+                Ok(ApiAnswer::local(json_result(dispatch::list_operations(
                     &self.conversion.tools,
                     text("query"),
                     text("tag"),
                     num("offset", 0),
                     num("limit", dispatch::DEFAULT_LIMIT),
-                )))
+                ))))
             }
             (Mode::Dispatch, Some("describe_operation")) => {
                 let op = arguments
                     .get("operation")
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                Ok(
+                Ok(ApiAnswer::local(
                     match dispatch::describe_operation(&self.conversion.tools, op) {
                         Some(v) => json_result(v),
                         None => text_result(
@@ -190,7 +221,7 @@ impl ApiBackend {
                             true,
                         ),
                     },
-                )
+                ))
             }
             (Mode::Search, Some("search_operations")) => {
                 let query = arguments.get("query").and_then(Value::as_str).unwrap_or("");
@@ -206,17 +237,17 @@ impl ApiBackend {
                         &empty
                     }
                 };
-                Ok(json_result(search::search_operations(
+                Ok(ApiAnswer::local(json_result(search::search_operations(
                     &self.conversion.tools,
                     index,
                     query,
                     limit,
-                )))
+                ))))
             }
             (Mode::Dispatch | Mode::Search, Some("call_operation")) => {
                 match resolve_call(&self.conversion.tools, &arguments) {
                     Ok((tool, args)) => Ok(self.execute(tool, args).await),
-                    Err(message) => Ok(text_result(message, true)),
+                    Err(message) => Ok(ApiAnswer::local(text_result(message, true))),
                 }
             }
             _ => Err(self.unknown(tool_name)),
@@ -231,11 +262,13 @@ impl ApiBackend {
     }
 
     /// Executes one operation; every failure becomes an `isError` result.
-    async fn execute(&self, tool: &ConvertedTool, arguments: Value) -> Value {
+    async fn execute(&self, tool: &ConvertedTool, arguments: Value) -> ApiAnswer {
         let args = match arguments {
             Value::Object(m) => m,
             Value::Null => Map::new(),
-            _ => return text_result("the arguments must be a JSON object", true),
+            _ => {
+                return ApiAnswer::local(text_result("the arguments must be a JSON object", true));
+            }
         };
         let built = match &tool.plan {
             ExecutionPlan::Http(plan) => build_http(
@@ -254,21 +287,21 @@ impl ApiBackend {
         let built = match built {
             Ok(b) => b,
             Err(message) => {
-                return text_result(
+                return ApiAnswer::local(text_result(
                     format!("invalid arguments for `{}`: {message}", tool.tool.name),
                     true,
-                );
+                ));
             }
         };
         let mut built = built;
         if let Err(message) = self.fetch_linked_files(&mut built).await {
-            return text_result(message, true);
+            return ApiAnswer::local(text_result(message, true));
         }
-        let mut result = self.send(built, true).await;
+        let mut answer = self.send(built, true).await;
         if matches!(tool.plan, ExecutionPlan::Graphql(_)) {
-            result = mark_graphql_errors(result);
+            answer.result = mark_graphql_errors(answer.result);
         }
-        result
+        answer
     }
 
     /// Downloads the resource links given for multipart file fields.
@@ -291,10 +324,15 @@ impl ApiBackend {
     }
 
     /// Authenticates and sends; one retry with a fresh OAuth token after a 401.
-    async fn send(&self, mut built: BuiltRequest, may_retry: bool) -> Value {
+    async fn send(&self, mut built: BuiltRequest, may_retry: bool) -> ApiAnswer {
         let applied = match self.auth.apply(&mut built).await {
             Ok(a) => a,
-            Err(message) => return text_result(format!("API `{}`: {message}", self.name), true),
+            Err(message) => {
+                return ApiAnswer::local(text_result(
+                    format!("API `{}`: {message}", self.name),
+                    true,
+                ));
+            }
         };
         let method = built.method.to_string();
         let url = built.full_url();
@@ -304,7 +342,9 @@ impl ApiBackend {
         let builder = self.client.request(built.method.clone(), url);
         let request = match built.into_reqwest(builder) {
             Ok(r) => r,
-            Err(message) => return text_result(format!("invalid request: {message}"), true),
+            Err(message) => {
+                return ApiAnswer::local(text_result(format!("invalid request: {message}"), true));
+            }
         };
         let timeout = self.config.timeout;
         let deadline = tokio::time::Instant::now() + timeout;
@@ -315,10 +355,13 @@ impl ApiBackend {
         {
             Ok(r) => r,
             Err(e) => {
-                return text_result(
-                    redact(format!("API `{}`: {e}", self.name), &url_query),
-                    true,
-                );
+                return ApiAnswer {
+                    upstream_failed: e.is_unreachable(),
+                    result: text_result(
+                        redact(format!("API `{}`: {e}", self.name), &url_query),
+                        true,
+                    ),
+                };
             }
         };
         if response.status() == reqwest::StatusCode::UNAUTHORIZED
@@ -348,13 +391,16 @@ impl ApiBackend {
             {
                 Ok(b) => b,
                 Err(e) => {
-                    return text_result(
-                        redact(format!("API `{}`: {e}", self.name), &url_query),
-                        true,
-                    );
+                    return ApiAnswer {
+                        upstream_failed: e.is_unreachable(),
+                        result: text_result(
+                            redact(format!("API `{}`: {e}", self.name), &url_query),
+                            true,
+                        ),
+                    };
                 }
             };
-        to_result(Received {
+        let result = to_result(Received {
             method: &method,
             url: &shown_url,
             status,
@@ -363,7 +409,12 @@ impl ApiBackend {
             body,
             truncated,
             limit,
-        })
+        });
+        ApiAnswer {
+            result,
+            upstream_failed: status.is_server_error()
+                || status == reqwest::StatusCode::TOO_MANY_REQUESTS,
+        }
     }
 }
 

@@ -132,6 +132,12 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// Whether the remote end could not be reached or did not answer in time (as opposed to a
+    /// request refused here by policy or limits).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, FetchError::Timeout { .. } | FetchError::Http { .. })
+    }
+
     /// Classifies a reqwest error, surfacing an SSRF refusal from anywhere in its source chain.
     pub fn from_reqwest(url: &str, timeout: Duration, e: &reqwest::Error) -> Self {
         let mut source: Option<&(dyn StdError + 'static)> = e.source();

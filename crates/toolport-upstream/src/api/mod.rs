@@ -5,7 +5,7 @@
 //! - [`config`]: [`ApiConfig`], the validated form of one `apis` entry ([`ApiAuth`], [`SpecSource`]).
 //! - `spec_loader`: reads the description (path or URL) and converts it ([`load_conversion`]).
 //! - `backend`: [`ApiBackend`] lists the tools of the chosen mode and answers calls (dispatch/search
-//!   meta-tools locally).
+//!   meta-tools locally), each as an [`ApiAnswer`] that says whether the API itself failed.
 //! - `request` (server choice, assembly) with `params` (parameter styles) and `body` (body encodings).
 //! - `auth` (credentials, extra headers) with `oauth` (client-credentials token cache).
 //! - `response`: the HTTP response as a `CallToolResult` ([`json_result`] and [`text_result`] for
@@ -26,7 +26,7 @@ mod response;
 mod spec_loader;
 pub mod ssrf;
 
-pub use backend::ApiBackend;
+pub use backend::{ApiAnswer, ApiBackend};
 pub use client::{FetchError, Lookup, Redirects, SafeClient, StaticLookup, SystemLookup};
 pub use config::{ApiAuth, ApiConfig, ApiKeyLocation, OAuth2ClientCredentials, SpecSource};
 pub use error::ApiError;

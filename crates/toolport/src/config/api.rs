@@ -4,13 +4,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use toolport_gateway::config::{ServerConfig, ToolFilter};
+use toolport_gateway::config::{ServerConfig, Settings, ToolFilter};
 use toolport_import::{Filter, Format, Mode};
 use toolport_upstream::UpstreamSpec;
 use toolport_upstream::api::{
     ApiAuth, ApiConfig, ApiKeyLocation, OAuth2ClientCredentials, SpecSource,
 };
 
+use super::breaker::circuit_breaker;
 use super::interpolate::expand;
 use super::raw::{RawApi, RawAuth};
 use super::validate::{Context, Invalid, check_server_name, invalid};
@@ -23,6 +24,7 @@ pub fn api_config(
     name: &str,
     raw: RawApi,
     key: &str,
+    settings: &Settings,
     cx: &Context<'_>,
 ) -> Result<ServerConfig, Invalid> {
     let x = |field: &str, value: &str| {
@@ -88,6 +90,11 @@ pub fn api_config(
     }
     let prefix = raw.prefix.unwrap_or_else(|| name.to_string());
     check_server_name(&prefix).map_err(|m| invalid(format!("{key}.prefix"), m))?;
+    let circuit_breaker = circuit_breaker(
+        raw.circuit_breaker.as_ref(),
+        settings.circuit_breaker,
+        &format!("{key}.circuitBreaker"),
+    )?;
     Ok(ServerConfig {
         timeout: config.timeout + GATEWAY_MARGIN,
         spec: UpstreamSpec::Api(Box::new(config)),
@@ -95,6 +102,7 @@ pub fn api_config(
         tags: raw.tags,
         prefix,
         tenants: super::validate::grants(&raw.tenants, key)?,
+        circuit_breaker,
     })
 }
 

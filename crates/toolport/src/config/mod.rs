@@ -1,8 +1,9 @@
 //! Loading the configuration file: JSON (with comments, as VS Code writes it) or TOML, the same
-//! structure either way, turned into the gateway's validated form. Errors name the file and the
+//! structure either way, turned into its validated form ([`Config`]: the gateway's and metering's). Errors name the file and the
 //! line/column or key path, say what is wrong and what would be right.
 
 mod api;
+mod breaker;
 mod interpolate;
 mod raw;
 mod validate;
@@ -12,6 +13,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use toolport_gateway::GatewayConfig;
+use toolport_metering::MeteringConfig;
 
 use raw::RawFile;
 use validate::Context;
@@ -44,9 +46,16 @@ pub enum ConfigError {
 
 pub use interpolate::SecretLookup;
 
+/// The file's validated form: what the gateway runs, and what metering enforces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub gateway: GatewayConfig,
+    pub metering: MeteringConfig,
+}
+
 /// Reads and validates the file at `path` against the process environment; `${secret:NAME}`
 /// references are resolved by `secrets`.
-pub fn load(path: &Path, secrets: SecretLookup<'_>) -> Result<GatewayConfig, ConfigError> {
+pub fn load(path: &Path, secrets: SecretLookup<'_>) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
@@ -62,7 +71,7 @@ pub fn parse(
     base_dir: &Path,
     env: &dyn Fn(&str) -> Option<String>,
     secrets: SecretLookup<'_>,
-) -> Result<GatewayConfig, ConfigError> {
+) -> Result<Config, ConfigError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let is_toml = path
         .extension()

@@ -49,6 +49,7 @@ pub struct RawServer {
     /// Tenants (by name, or `*`) granted this server besides the administrator's.
     #[serde(default)]
     pub tenants: Vec<String>,
+    pub circuit_breaker: Option<RawCircuitBreaker>,
     /// Keys other clients add (e.g. `autoApprove`); kept to warn about likely typos.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
@@ -83,6 +84,23 @@ pub struct RawSettings {
     pub endpoints: BTreeMap<String, RawEndpoint>,
     #[serde(default)]
     pub ssrf: RawSsrf,
+    #[serde(default)]
+    pub limits: toolport_metering::RateLimits,
+    #[serde(default)]
+    pub plans: toolport_metering::PlansConfig,
+    #[serde(default)]
+    pub audit_redaction: toolport_metering::RedactionConfig,
+    pub circuit_breaker: Option<RawCircuitBreaker>,
+}
+
+/// `circuitBreaker`, in `toolport` (every server) or on one server or API (overriding it).
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RawCircuitBreaker {
+    /// Consecutive failures that open the circuit; 0 turns the breaker off.
+    pub failure_threshold: Option<u32>,
+    /// Seconds an open circuit refuses calls (fractions allowed).
+    pub open_seconds: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -123,6 +141,7 @@ pub struct RawApi {
     /// Tenants (by name, or `*`) granted this API besides the administrator's.
     #[serde(default)]
     pub tenants: Vec<String>,
+    pub circuit_breaker: Option<RawCircuitBreaker>,
 }
 
 /// Upstream credentials of an API, tagged by `type`.

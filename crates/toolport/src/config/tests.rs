@@ -23,6 +23,10 @@ fn secrets(name: &str) -> Result<String, String> {
 }
 
 fn json(text: &str) -> Result<toolport_gateway::GatewayConfig, ConfigError> {
+    json_all(text).map(|config| config.gateway)
+}
+
+fn json_all(text: &str) -> Result<super::Config, ConfigError> {
     parse(
         text,
         Path::new("/etc/toolport/config.json"),
@@ -93,7 +97,7 @@ url = "http://127.0.0.1:${PORT}/sse"
         &secrets,
     )
     .unwrap();
-    assert_eq!(from_toml, json(CLAUDE_DESKTOP).unwrap());
+    assert_eq!(from_toml, json_all(CLAUDE_DESKTOP).unwrap());
 }
 
 #[test]
@@ -273,4 +277,93 @@ fn tenants_grant_servers_and_apis_and_bad_names_are_refused() {
         err.contains("mcpServers.s.tenants") && err.contains("\"team a\" is not a tenant name"),
         "{err}"
     );
+}
+
+#[test]
+fn limits_plans_and_redaction_are_read_and_checked() {
+    let config = json_all(
+        r#"{"mcpServers": {"a": {"command": "x"}},
+            "toolport": {
+              "limits": {"perToken": "10/s", "upstreams": {"a": {"rate": "60/min", "burst": 3}}},
+              "plans": {"free": {"callsPerMonth": 50}},
+              "auditRedaction": {"keyPatterns": ["ssn"]}}}"#,
+    )
+    .unwrap();
+    let metering = &config.metering;
+    assert_eq!(metering.limits.per_token.unwrap().burst, 10);
+    assert_eq!(metering.limits.upstream("a").unwrap().burst, 3);
+    let plans = toolport_metering::Plans::from_config(&metering.plans);
+    assert_eq!(plans.resolve("free").calls_per_month, Some(50));
+    assert_eq!(metering.redaction.key_patterns, ["ssn"]);
+
+    let unknown = json_all(
+        r#"{"mcpServers": {"a": {"command": "x"}},
+            "toolport": {"limits": {"upstreams": {"b": "1/s"}}}}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(unknown.contains("toolport.limits.upstreams.b"), "{unknown}");
+    assert!(
+        unknown.contains("no server or API is named \"b\""),
+        "{unknown}"
+    );
+
+    let bad_rate = json_all(r#"{"toolport": {"limits": {"perEndpoint": "fast"}}}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(bad_rate.contains("invalid rate \"fast\""), "{bad_rate}");
+}
+
+#[test]
+fn circuit_breaker_settings_default_apply_to_all_and_a_server_overrides_them() {
+    let config = json(
+        r#"{
+  "mcpServers": {
+    "plain": {"command": "srv"},
+    "touchy": {"command": "srv", "circuitBreaker": {"failureThreshold": 1}},
+    "off": {"command": "srv", "circuitBreaker": {"failureThreshold": 0, "openSeconds": 2}}
+  },
+  "apis": {"pets": {"spec": "pets.yaml", "circuitBreaker": {"openSeconds": 0.25}}},
+  "toolport": {"circuitBreaker": {"failureThreshold": 3, "openSeconds": 10}}
+}"#,
+    )
+    .unwrap();
+    let breaker = |name: &str| config.servers[name].circuit_breaker;
+    assert_eq!(config.settings.circuit_breaker.failure_threshold, 3);
+    assert_eq!(breaker("plain").failure_threshold, 3);
+    assert_eq!(breaker("plain").open_for, Duration::from_secs(10));
+    assert_eq!(breaker("touchy").failure_threshold, 1);
+    assert_eq!(breaker("touchy").open_for, Duration::from_secs(10));
+    assert!(!breaker("off").enabled());
+    assert_eq!(breaker("pets").failure_threshold, 3);
+    assert_eq!(breaker("pets").open_for, Duration::from_millis(250));
+    let defaults = json(r#"{"mcpServers": {"plain": {"command": "srv"}}}"#).unwrap();
+    assert_eq!(
+        defaults.servers["plain"].circuit_breaker.failure_threshold,
+        5
+    );
+    assert_eq!(
+        defaults.servers["plain"].circuit_breaker.open_for,
+        Duration::from_secs(30)
+    );
+}
+
+#[test]
+fn circuit_breaker_errors_name_the_key_and_the_valid_range() {
+    let e = error_of(r#"{"toolport": {"circuitBreaker": {"openSeconds": 0}}}"#);
+    assert!(
+        e.contains("toolport.circuitBreaker.openSeconds") && e.contains("above 0"),
+        "{e}"
+    );
+    let e = error_of(
+        r#"{"mcpServers": {"a": {"command": "x", "circuitBreaker": {"openSeconds": 100000}}}}"#,
+    );
+    assert!(
+        e.contains("mcpServers.a.circuitBreaker.openSeconds") && e.contains("one day"),
+        "{e}"
+    );
+    let e = error_of(r#"{"toolport": {"circuitBreaker": {"failureThreshold": -1}}}"#);
+    assert!(e.contains("failureThreshold"), "{e}");
+    let e = error_of(r#"{"toolport": {"circuitBreaker": {"threshold": 3}}}"#);
+    assert!(e.contains("unknown field `threshold`"), "{e}");
 }

@@ -10,8 +10,11 @@ use toolport_gateway::config::{
     EndpointConfig, GatewayConfig, HttpSettings, McpAccess, ServerConfig, Settings, ToolFilter,
 };
 use toolport_gateway::names;
+use toolport_metering::MeteringConfig;
 use toolport_upstream::UpstreamSpec;
 
+use super::Config;
+use super::breaker::circuit_breaker;
 use super::interpolate::{SecretLookup, expand};
 use super::raw::{RawFile, RawServer};
 
@@ -37,7 +40,7 @@ pub struct Context<'a> {
     pub base_dir: &'a Path,
 }
 
-pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<GatewayConfig, Invalid> {
+pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<Config, Invalid> {
     let (section, servers) = match (raw.mcp_servers, raw.servers) {
         (Some(_), Some(_)) => {
             return Err(invalid(
@@ -61,6 +64,11 @@ pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<GatewayConfig, Invalid
         page_size: settings_raw.page_size.unwrap_or(defaults.page_size),
         namespacing: settings_raw.namespacing.unwrap_or(defaults.namespacing),
         ssrf_allow_hosts: settings_raw.ssrf.allow_hosts.clone(),
+        circuit_breaker: circuit_breaker(
+            settings_raw.circuit_breaker.as_ref(),
+            defaults.circuit_breaker,
+            "toolport.circuitBreaker",
+        )?,
     };
     if settings.ping_interval < Duration::from_millis(100) {
         return Err(invalid("toolport.pingIntervalMs", "must be at least 100"));
@@ -107,7 +115,7 @@ pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<GatewayConfig, Invalid
                 format!("{name:?} names both an MCP server and an API; rename one"),
             ));
         }
-        let config = super::api::api_config(&name, api, &key, cx)?;
+        let config = super::api::api_config(&name, api, &key, &settings, cx)?;
         if let Some(other) = prefixes.insert(config.prefix.clone(), name.clone()) {
             return Err(invalid(
                 format!("{key}.prefix"),
@@ -190,11 +198,26 @@ pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<GatewayConfig, Invalid
             .session_idle_seconds
             .map_or(http_defaults.session_idle, Duration::from_secs),
     };
-    Ok(GatewayConfig {
-        servers: out,
-        endpoints,
-        settings,
-        http,
+    for name in settings_raw.limits.upstreams.keys() {
+        if !out.contains_key(name) {
+            return Err(invalid(
+                format!("toolport.limits.upstreams.{name}"),
+                format!("no server or API is named {name:?}; name one of those configured"),
+            ));
+        }
+    }
+    Ok(Config {
+        gateway: GatewayConfig {
+            servers: out,
+            endpoints,
+            settings,
+            http,
+        },
+        metering: MeteringConfig {
+            limits: settings_raw.limits,
+            plans: settings_raw.plans,
+            redaction: settings_raw.audit_redaction,
+        },
     })
 }
 
@@ -294,6 +317,11 @@ fn server_config(
     };
     let prefix = server.prefix.unwrap_or_else(|| name.to_string());
     check_server_name(&prefix).map_err(|m| invalid(format!("{key}.prefix"), m))?;
+    let circuit_breaker = circuit_breaker(
+        server.circuit_breaker.as_ref(),
+        settings.circuit_breaker,
+        &format!("{key}.circuitBreaker"),
+    )?;
     Ok(ServerConfig {
         spec,
         tools: ToolFilter {
@@ -306,6 +334,7 @@ fn server_config(
             .map_or(settings.request_timeout, Duration::from_millis),
         prefix,
         tenants: grants(&server.tenants, key)?,
+        circuit_breaker,
     })
 }
 

@@ -5,15 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::{Config, ConfigError};
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use toolport_gateway::GatewayConfig;
-
-use super::ConfigError;
 
 /// Builds the configuration from the file (and whatever else it refers to).
-pub type Loader = Box<dyn Fn() -> Result<GatewayConfig, ConfigError> + Send>;
+pub type Loader = Box<dyn Fn() -> Result<Config, ConfigError> + Send>;
 
 /// Editors save in bursts (truncate, write, rename); wait this long for the burst to settle.
 const SETTLE: Duration = Duration::from_millis(150);
@@ -24,7 +22,7 @@ pub fn spawn(
     path: PathBuf,
     load: Loader,
     mut rebuild: mpsc::UnboundedReceiver<()>,
-    updates: watch::Sender<GatewayConfig>,
+    updates: watch::Sender<Config>,
     shutdown: CancellationToken,
 ) -> notify::Result<tokio::task::JoinHandle<()>> {
     let (tx, mut rx) = mpsc::unbounded_channel();

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,12 +15,11 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use toolport_gateway::Gateway;
 use toolport_gateway::config::{
-    GatewayConfig, HttpSettings, McpAccess, ServerConfig, Settings, ToolFilter,
+    CircuitBreakerSettings, GatewayConfig, HttpSettings, McpAccess, ServerConfig, Settings,
+    ToolFilter,
 };
 use toolport_server::AppState;
 use toolport_upstream::UpstreamSpec;
-
-pub mod process;
 
 pub const SESSION: &str = "mcp-session-id";
 
@@ -46,6 +47,7 @@ pub fn server(name: &str, spec: UpstreamSpec) -> (String, ServerConfig) {
             timeout: Duration::from_secs(20),
             prefix: name.to_string(),
             tenants: Vec::new(),
+            circuit_breaker: CircuitBreakerSettings::default(),
         },
     )
 }

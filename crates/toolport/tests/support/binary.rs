@@ -1,23 +1,28 @@
 //! The `toolport` binary as a process: a configuration file and a data directory in a temporary
-//! directory, started with `serve`, stopped with SIGTERM, its log kept for assertions.
+//! directory, started and stopped like an operator would, plus the admin CLI and a recording API.
 
-use std::path::PathBuf;
-use std::process::Stdio;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::http::HeaderMap;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
+use toolport_store::{NewToken, Role, SqliteStore, Store};
 
 use super::free_port;
 
+/// The `toolport` binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_toolport");
+/// The first administrator's token, imported through `TOOLPORT_ADMIN_TOKEN`.
 pub const ADMIN_TOKEN: &str = "tp_test_administrator_token_0123456789";
 
 /// A gateway process with a configuration file and a data directory in a temporary directory.
 pub struct Gateway {
     pub dir: tempfile::TempDir,
     pub port: u16,
-    pub child: Option<Child>,
+    child: Option<Child>,
 }
 
 impl Gateway {
@@ -111,23 +116,40 @@ pub fn fixture_server() -> Value {
     json!({"command": toolport_testkit::fixture_bin(), "args": ["--transport", "stdio"]})
 }
 
-pub fn initialize() -> Value {
-    json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "tenancy-test", "version": "1"}}})
+/// An HTTP API that records the Authorization header of every call.
+pub async fn recording_api() -> (String, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let app = axum::Router::new().route(
+        "/ping",
+        axum::routing::get(move |headers: HeaderMap| {
+            let record = record.clone();
+            async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                record.lock().unwrap().push(auth);
+                axum::Json(json!({"pong": true}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
 }
 
-/// Runs `toolport ARGS` against the gateway with `token`, `stdin` as its input.
-pub async fn cli_output(
-    gw: &Gateway,
-    token: &str,
-    args: &[&str],
-    stdin: &str,
-) -> std::process::Output {
+pub const PING_SPEC: &str = r#"{"openapi": "3.0.3", "info": {"title": "ping", "version": "1"},
+  "paths": {"/ping": {"get": {"operationId": "ping", "responses": {"200": {"description": "ok"}}}}}}"#;
+
+/// Runs `toolport ARGS` against the gateway as the administrator, `stdin` on its standard input.
+pub async fn cli_output(gw: &Gateway, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(BIN)
         .args(args)
         .env("TOOLPORT_URL", gw.base())
-        .env("TOOLPORT_TOKEN", token)
+        .env("TOOLPORT_TOKEN", ADMIN_TOKEN)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -141,9 +163,9 @@ pub async fn cli_output(
     child.wait_with_output().await.unwrap()
 }
 
-/// Runs `toolport ARGS` against the gateway as the administrator; returns the JSON it printed.
+/// Like [`cli_output`] for a command that must succeed; returns the JSON it printed.
 pub async fn cli(gw: &Gateway, args: &[&str], stdin: &str) -> Value {
-    let output = cli_output(gw, ADMIN_TOKEN, args, stdin).await;
+    let output = cli_output(gw, args, stdin).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -155,4 +177,40 @@ pub async fn cli(gw: &Gateway, args: &[&str], stdin: &str) -> Value {
     } else {
         serde_json::from_str(&stdout).unwrap()
     }
+}
+
+/// An `initialize` request of revision 2025-11-25.
+pub fn initialize() -> Value {
+    json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "tenancy-test", "version": "1"}}})
+}
+
+/// A second tenant with a user whose token has `scopes`.
+pub async fn other_tenant_token(data_dir: &Path, scopes: &[&str]) -> String {
+    let store = SqliteStore::open(data_dir).await.unwrap();
+    let tenant = match store.tenant_by_name("acme").await {
+        Ok(t) => t,
+        Err(_) => store.create_tenant("acme", "free").await.unwrap(),
+    };
+    let user = store
+        .create_user(&format!("{}@acme.test", scopes.join("+")), "Dev")
+        .await
+        .unwrap();
+    store
+        .add_member(&tenant.id, &user.id, Role::Member)
+        .await
+        .unwrap();
+    let created = store
+        .create_token(&NewToken {
+            tenant_id: tenant.id,
+            user_id: user.id,
+            name: "test".into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    created.token
 }
