@@ -42,7 +42,7 @@ impl<S: Store + 'static> FromRequestParts<AdminState<S>> for Caller {
 
 /// The token of an `Authorization: Bearer ...` header. No header, or another scheme, is a missing
 /// token; a Bearer header whose token is empty or not ASCII is an invalid one.
-fn bearer_token(headers: &HeaderMap) -> Result<&str, Problem> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, Problem> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(Problem::missing_token());
     };

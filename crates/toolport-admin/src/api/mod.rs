@@ -19,10 +19,11 @@ pub mod usage;
 pub mod users;
 pub mod vault;
 
-use axum::Router;
 use axum::routing::{any, get, post, put};
+use axum::{Router, middleware};
 use toolport_store::Store;
 
+use crate::changes::audit_denials;
 use crate::openapi::openapi_json;
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AdminState;
@@ -110,6 +111,10 @@ pub fn router<S: Store + 'static>(state: AdminState<S>) -> Router {
         .route("/api/v1", any(no_route))
         .route("/api/v1/", any(no_route))
         .route("/api/v1/{*rest}", any(no_route))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            audit_denials::<S>,
+        ))
         .with_state(state)
 }
 
