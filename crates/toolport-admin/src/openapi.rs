@@ -289,6 +289,24 @@ mod tests {
         };
         assert_eq!(pattern("NewTenant", "name"), validate::TENANT_NAME_PATTERN);
         assert_eq!(pattern("NewTenant", "plan"), validate::PLAN_PATTERN);
+        for (path, method) in [
+            ("/api/v1/audit", "get"),
+            ("/api/v1/tenants/{tenant}/audit", "get"),
+            ("/api/v1/tenants/{tenant}/usage/events", "get"),
+        ] {
+            let after = doc["paths"][path][method]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "after")
+                .unwrap()
+                .clone();
+            assert_eq!(
+                after["schema"]["pattern"],
+                crate::page::HISTORY_CURSOR_PATTERN,
+                "{path}"
+            );
+        }
         assert_eq!(pattern("NewUser", "email"), validate::EMAIL_PATTERN);
         assert_eq!(pattern("NewUser", "name"), validate::LABEL_PATTERN);
         assert_eq!(pattern("NewTokenRequest", "name"), validate::LABEL_PATTERN);

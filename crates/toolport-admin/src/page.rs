@@ -38,6 +38,43 @@ impl PageParams {
     }
 }
 
+/// The cursor syntax of the newest-first history lists (usage events, the audit log): the
+/// `next_after` they give out, or empty for the first page.
+pub const HISTORY_CURSOR_PATTERN: &str = r"^(-?[0-9]{1,19}\.[A-Za-z0-9-]{1,64})?$";
+
+/// The query parameters of the history lists: like [`PageParams`], with a cursor of their own
+/// syntax (anything else is a 400, never a lookup).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryPageParams {
+    /// Items per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000, value_type = Option<u32>)]
+    pub limit: Option<u32>,
+    /// The `next_after` of the previous page; omit (or leave empty) for the first page.
+    #[param(pattern = r"^(-?[0-9]{1,19}\.[A-Za-z0-9-]{1,64})?$")]
+    pub after: Option<String>,
+}
+
+/// 400 unless `after` has the history cursors' syntax ([`HISTORY_CURSOR_PATTERN`]).
+pub fn check_history_cursor(after: Option<&str>) -> Result<(), Problem> {
+    let Some(after) = after.filter(|a| !a.is_empty()) else {
+        return Ok(());
+    };
+    let well_formed = after.split_once('.').is_some_and(|(at, id)| {
+        at.parse::<i64>().is_ok()
+            && (1..=64).contains(&id.len())
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
+    if well_formed {
+        Ok(())
+    } else {
+        Err(Problem::malformed(
+            "query parameter `after` is not a cursor of this list; pass the `next_after` of the \
+             previous page, or omit it for the first page",
+        ))
+    }
+}
+
 /// The page a list request asks for. Extraction never fails: a bad query is kept as a 400
 /// [`Problem`] that the handler returns after authorization, so that a caller who may not see a
 /// tenant learns nothing from how its query was judged.
@@ -101,6 +138,17 @@ pub(crate) use page_of;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn history_cursors_are_checked_before_any_lookup() {
+        for good in ["", "1700000000000.5f1c-ab", "-1.x"] {
+            assert!(check_history_cursor(Some(good)).is_ok(), "{good}");
+        }
+        for bad in ["Ø", "12", "x.y", "1.", "1.a.b"] {
+            let problem = check_history_cursor(Some(bad)).unwrap_err();
+            assert!(problem.detail().contains("`after`"), "{bad}");
+        }
+    }
 
     #[test]
     fn limits_are_checked() {

@@ -71,7 +71,7 @@ async fn plans_are_listed_and_only_operators_move_a_tenant() {
             Some(json!({"plan": "platinum"})),
         )
         .await
-        .problem(422);
+        .problem(409);
     assert!(
         unknown["detail"]
             .as_str()
@@ -93,6 +93,14 @@ async fn plans_are_listed_and_only_operators_move_a_tenant() {
         "/api/v1/tenants",
         Some(&fx.operator.token),
         Some(json!({"name": "charlie", "plan": "platinum"})),
+    )
+    .await
+    .problem(409);
+    fx.call(
+        "POST",
+        "/api/v1/tenants",
+        Some(&fx.operator.token),
+        Some(json!({"name": "charlie", "plan": "no spaces"})),
     )
     .await
     .problem(422);
@@ -161,14 +169,30 @@ async fn usage_is_summed_and_listed_for_the_tenant_only() {
     ] {
         fx.get(&path, &fx.b_admin.token).await.problem(404);
     }
-    let bad = fx
+    // An empty range sums nothing; times before 1970 and foreign cursors are malformed.
+    let empty = fx
         .get(
             &format!("/api/v1/tenants/{}/usage?from=10&to=5", fx.b.id),
             &fx.b_admin.token,
         )
         .await
+        .ok(200);
+    assert_eq!(empty["totals"]["calls"], 0);
+    let bad = fx
+        .get(
+            &format!("/api/v1/tenants/{}/usage/events?to=-1", fx.b.id),
+            &fx.b_admin.token,
+        )
+        .await
         .problem(400);
-    assert!(bad["detail"].as_str().unwrap().contains("before `to`"));
+    assert!(bad["detail"].as_str().unwrap().contains("`to`"));
+    for path in [
+        format!("/api/v1/tenants/{}/usage/events?after=%C3%98", fx.b.id),
+        format!("/api/v1/tenants/{}/audit?after=12", fx.b.id),
+    ] {
+        let bad = fx.get(&path, &fx.b_admin.token).await.problem(400);
+        assert!(bad["detail"].as_str().unwrap().contains("`after`"), "{bad}");
+    }
     fx.get(
         &format!("/api/v1/tenants/{}/usage?from=soon", fx.b.id),
         &fx.b_admin.token,

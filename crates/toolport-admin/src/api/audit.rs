@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::extract::PathArgs;
-use crate::page::{PageParams, Paging, page_of};
+use crate::page::{HistoryPageParams, Paging, check_history_cursor, page_of};
 use crate::problem::Problem;
 use crate::state::AdminState;
 
@@ -76,7 +76,7 @@ page_of!(AuditPage, AuditEntryView, "audit entries");
     tag = "audit",
     operation_id = "list_tenant_audit",
     security(("bearer" = [])),
-    params(("tenant" = String, Path, description = "The tenant's id or name."), PageParams),
+    params(("tenant" = String, Path, description = "The tenant's id or name."), HistoryPageParams),
     responses(
         (status = 200, description = "One page of entries, newest first.", body = AuditPage),
         (status = 400, response = crate::openapi::BadRequest),
@@ -94,10 +94,9 @@ pub(crate) async fn list_tenant_audit<S: Store + 'static>(
 ) -> Result<Json<AuditPage>, Problem> {
     let tenant = caller.tenant(&state, &key).await?;
     caller.require_manager(&tenant, "read the audit log")?;
-    let page = state
-        .store
-        .list_audit(Some(&tenant.id), &paging.request()?)
-        .await?;
+    let page = paging.request()?;
+    check_history_cursor(page.after.as_deref())?;
+    let page = state.store.list_audit(Some(&tenant.id), &page).await?;
     Ok(Json(AuditPage::from_page(page)))
 }
 
@@ -108,7 +107,7 @@ pub(crate) async fn list_tenant_audit<S: Store + 'static>(
     tag = "audit",
     operation_id = "list_audit",
     security(("bearer" = [])),
-    params(PageParams),
+    params(HistoryPageParams),
     responses(
         (status = 200, description = "One page of entries, newest first.", body = AuditPage),
         (status = 400, response = crate::openapi::BadRequest),
@@ -123,6 +122,8 @@ pub(crate) async fn list_audit<S: Store + 'static>(
     paging: Paging,
 ) -> Result<Json<AuditPage>, Problem> {
     caller.require_operator()?;
-    let page = state.store.list_audit(None, &paging.request()?).await?;
+    let page = paging.request()?;
+    check_history_cursor(page.after.as_deref())?;
+    let page = state.store.list_audit(None, &page).await?;
     Ok(Json(AuditPage::from_page(page)))
 }

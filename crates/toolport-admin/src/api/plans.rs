@@ -96,6 +96,7 @@ pub(crate) async fn list_plans<S: Store + 'static>(
         (status = 401, response = crate::openapi::Unauthorized),
         (status = 403, response = crate::openapi::Forbidden),
         (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
         (status = 413, response = crate::openapi::PayloadTooLarge),
         (status = 415, response = crate::openapi::UnsupportedMediaType),
         (status = 422, response = crate::openapi::Unprocessable),
@@ -127,7 +128,8 @@ pub(crate) async fn set_tenant_plan<S: Store + 'static>(
     Ok(Json(tenant.into()))
 }
 
-/// 422 unless `plan` is well-formed and configured.
+/// 422 unless `plan` is well-formed; 409 unless the configuration has it (the request is valid,
+/// the gateway's configuration disagrees).
 pub(crate) fn known_plan<S: Store + 'static>(
     state: &AdminState<S>,
     plan: &str,
@@ -136,7 +138,7 @@ pub(crate) fn known_plan<S: Store + 'static>(
     let plans = state.meter.plans();
     if plans.get(plan).is_none() {
         let known: Vec<&str> = plans.names().collect();
-        return Err(Problem::invalid(format!(
+        return Err(Problem::conflict(format!(
             "unknown plan `{plan}`; the configured plans are {}",
             known.join(", ")
         )));

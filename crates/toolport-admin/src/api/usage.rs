@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::extract::PathArgs;
-use crate::page::{PageParams, page_of};
+use crate::page::{PageParams, check_history_cursor, page_of};
 use crate::problem::Problem;
 use crate::state::AdminState;
 
@@ -38,7 +38,8 @@ pub struct EventParams {
     /// Items per page, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000, value_type = Option<u32>)]
     pub limit: Option<u32>,
-    /// The `next_after` of the previous page; omit for the first page.
+    /// The `next_after` of the previous page; omit (or leave empty) for the first page.
+    #[param(pattern = r"^(-?[0-9]{1,19}\.[A-Za-z0-9-]{1,64})?$")]
     pub after: Option<String>,
     /// Only calls of this tool (its backend's name for it).
     pub tool: Option<String>,
@@ -218,16 +219,13 @@ pub(crate) async fn get_usage<S: Store + 'static>(
 ) -> Result<Json<UsageSummaryView>, Problem> {
     let tenant = caller.tenant(&state, &key).await?;
     let range: RangeParams = query(&uri)?;
+    not_negative(&[("from", range.from), ("to", range.to)])?;
     let now = toolport_store::model::now();
     let from = range
         .from
         .unwrap_or_else(|| toolport_metering::month_bounds(now).0);
+    // An empty range (`to` at or before `from`) sums no calls.
     let to = range.to.unwrap_or(now + 1);
-    if from >= to {
-        return Err(Problem::malformed(format!(
-            "`from` ({from}) must be before `to` ({to})"
-        )));
-    }
     let summary = state.store.usage_summary(&tenant.id, from, to).await?;
     let quota = state.meter.quota(&tenant.id).await?;
     Ok(Json(summary_view(summary, quota)))
@@ -258,11 +256,13 @@ pub(crate) async fn list_usage_events<S: Store + 'static>(
 ) -> Result<Json<UsageEventPage>, Problem> {
     let tenant = caller.tenant(&state, &key).await?;
     let params: EventParams = query(&uri)?;
+    not_negative(&[("from", params.from), ("to", params.to)])?;
     let page = PageParams {
         limit: params.limit,
         after: params.after,
     }
     .request()?;
+    check_history_cursor(page.after.as_deref())?;
     let filter = UsageFilter {
         tool: params.tool,
         endpoint: params.endpoint,
@@ -282,6 +282,16 @@ pub(crate) fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, Prob
     Query::<T>::try_from_uri(uri)
         .map(|Query(value)| value)
         .map_err(|rejection| Problem::malformed(rejection.body_text()))
+}
+
+/// 400 for a time before 1970 (the document says `minimum: 0`).
+fn not_negative(times: &[(&str, Option<i64>)]) -> Result<(), Problem> {
+    match times.iter().find(|(_, t)| t.is_some_and(|t| t < 0)) {
+        Some((name, Some(t))) => Err(Problem::malformed(format!(
+            "query parameter `{name}` must be Unix seconds (0 or more), got {t}"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn summary_view(s: UsageSummary, quota: toolport_metering::QuotaStatus) -> UsageSummaryView {
