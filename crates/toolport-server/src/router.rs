@@ -21,6 +21,9 @@ pub struct AppState {
     /// Checks API tokens; `None` when the gateway has no token store (every token is refused
     /// unless the configuration opens the MCP routes).
     pub auth: Option<Arc<dyn Authenticate>>,
+    /// Fires when the server stops: long-lived streams (SSE, GET, subscriptions) end with it, so
+    /// a graceful shutdown never waits on a client that keeps its stream open.
+    pub(crate) shutdown: CancellationToken,
 }
 
 impl AppState {
@@ -29,6 +32,7 @@ impl AppState {
             gateway,
             sessions: Arc::default(),
             auth,
+            shutdown: CancellationToken::new(),
         }
     }
 }
@@ -79,6 +83,10 @@ pub async fn serve(
             .clone()
             .expire(state.gateway.clone(), shutdown.clone()),
     );
+    let state = AppState {
+        shutdown: shutdown.clone(),
+        ..state
+    };
     let app = router(state, extra);
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())

@@ -62,13 +62,14 @@ fn open(state: AppState, scope: Scope, caller: Caller) -> Response {
     let endpoint = Event::default()
         .event("endpoint")
         .data(format!("/message?sessionId={id}"));
+    let stopping = state.shutdown.clone().cancelled_owned();
     let guard = CloseOnDrop { state, id };
-    let events = futures::stream::once(async move { Ok::<_, Infallible>(endpoint) }).chain(
-        messages.map(move |m| {
+    let events = futures::stream::once(async move { Ok::<_, Infallible>(endpoint) })
+        .chain(messages.map(move |m| {
             let _keep = &guard;
             Ok(Event::default().event("message").data(m.to_json()))
-        }),
-    );
+        }))
+        .take_until(stopping);
     Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response()

@@ -17,6 +17,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use toolport_gateway::{Gateway, Scope, Sink, StatelessError, Subscription};
 use toolport_protocol::jsonrpc::{InvalidMessage, Payload};
 use toolport_protocol::{ErrorCode, Message, ProtocolVersion, Request, meta};
@@ -203,7 +204,7 @@ async fn post(
     if request.method == "subscriptions/listen" {
         let id = request.id.clone();
         return match state.gateway.listen(scope, caller.0, request).await {
-            Ok(subscription) => Ok(subscription_stream(subscription)),
+            Ok(subscription) => Ok(subscription_stream(subscription, &state.shutdown)),
             Err(error) => Err(HttpError {
                 status: stateless_status(error.code),
                 id,
@@ -462,14 +463,16 @@ fn stateless_status(code: ErrorCode) -> StatusCode {
     }
 }
 
-/// A `subscriptions/listen` stream: the acknowledgement, then each notification asked for.
-fn subscription_stream(subscription: Subscription) -> Response {
+/// A `subscriptions/listen` stream: the acknowledgement, then each notification asked for, until
+/// the server stops.
+fn subscription_stream(subscription: Subscription, shutdown: &CancellationToken) -> Response {
     let first = subscription.acknowledgement();
     let rest = futures::stream::unfold(subscription, |mut s| async move {
         s.next().await.map(|m| (m, s))
     });
     let events = futures::stream::once(async move { first })
         .chain(rest)
+        .take_until(shutdown.clone().cancelled_owned())
         .map(|m| {
             Ok::<_, std::convert::Infallible>(Event::default().event("message").data(m.to_json()))
         });
@@ -505,9 +508,11 @@ fn stream(state: AppState, headers: HeaderMap) -> Result<Response, HttpError> {
             "this session already has an open GET stream",
         )
     })?;
-    let events = stream.map(|m| {
-        Ok::<_, std::convert::Infallible>(Event::default().event("message").data(m.to_json()))
-    });
+    let events = stream
+        .take_until(state.shutdown.clone().cancelled_owned())
+        .map(|m| {
+            Ok::<_, std::convert::Infallible>(Event::default().event("message").data(m.to_json()))
+        });
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response())
