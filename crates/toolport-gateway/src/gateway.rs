@@ -16,7 +16,7 @@ use toolport_upstream::{NotificationHook, Status};
 use crate::admission::{CallGate, Caller};
 use crate::breaker::{Breakers, CircuitState};
 use crate::composed::VirtualMap;
-use crate::config::GatewayConfig;
+use crate::config::{GatewayConfig, ServerConfig};
 use crate::metrics::Metrics;
 use crate::registry::{Change, Registry, RegistryDeps};
 use crate::session::{Scope, Session, Sink};
@@ -62,6 +62,8 @@ pub struct Gateway {
     pub(crate) suspended: Mutex<HashMap<String, crate::dispatch::SuspendedCall>>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) call_gate: OnceLock<Arc<dyn CallGate>>,
+    /// The tenant owning the configuration ([`Gateway::set_administrator_tenant`]).
+    administrator: OnceLock<String>,
     pub(crate) breakers: Arc<Breakers>,
     pub(crate) shutdown: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -114,6 +116,7 @@ impl Gateway {
                 suspended: Mutex::new(HashMap::new()),
                 metrics,
                 call_gate: OnceLock::new(),
+                administrator: OnceLock::new(),
                 breakers,
                 shutdown: shutdown.clone(),
                 tasks: Mutex::new(Vec::new()),
@@ -191,7 +194,9 @@ impl Gateway {
         caller: Option<Arc<Caller>>,
         outbound: Sink,
     ) -> Arc<Session> {
-        let session = Arc::new(Session::new(id.clone(), scope, caller, outbound, true));
+        let grant = self.grant_of(caller.as_deref());
+        let session =
+            Arc::new(Session::new(id.clone(), scope, caller, outbound, true).with_grant(grant));
         self.sessions
             .lock()
             .expect("sessions lock")
@@ -207,7 +212,8 @@ impl Gateway {
         caller: Option<Arc<Caller>>,
         sink: Sink,
     ) -> Arc<Session> {
-        Arc::new(Session::new(String::new(), scope, caller, sink, false))
+        let grant = self.grant_of(caller.as_deref());
+        Arc::new(Session::new(String::new(), scope, caller, sink, false).with_grant(grant))
     }
 
     /// Installs the gate every tool call passes before it reaches a backend. Only the first
@@ -247,6 +253,31 @@ impl Gateway {
         self.sessions.lock().expect("sessions lock").len()
     }
 
+    /// Names the tenant that owns the configuration: its callers see every backend, others only
+    /// the backends granted to their tenant. Without it (no tenancy) every caller sees everything.
+    pub fn set_administrator_tenant(&self, name: String) {
+        if self.administrator.set(name).is_err() {
+            tracing::warn!("the administrator tenant is already set; keeping it");
+        }
+    }
+
+    /// The tenant whose grants narrow what `caller` sees, if any.
+    pub(crate) fn grant_of(&self, caller: Option<&Caller>) -> Option<String> {
+        let caller = caller?;
+        let administrator = self.administrator.get()?;
+        (caller.tenant_name != *administrator).then(|| caller.tenant_name.clone())
+    }
+
+    /// Whether `caller` may use the configured server `name` (`/mcp/{name}`): it exists and is
+    /// granted to the caller's tenant.
+    pub fn server_visible(&self, name: &str, caller: Option<&Caller>) -> bool {
+        let grant = self.grant_of(caller);
+        self.config()
+            .servers
+            .get(name)
+            .is_some_and(|server| granted(grant.as_deref(), server))
+    }
+
     /// Whether `scope` names something that exists (a server or endpoint).
     pub fn scope_exists(&self, scope: &Scope) -> bool {
         let config = self.config();
@@ -258,16 +289,25 @@ impl Gateway {
         }
     }
 
-    /// The views a session may see, ordered by server name.
-    pub(crate) fn views_in_scope(&self, scope: &Scope) -> Vec<Arc<BackendView>> {
+    /// The views a session with `scope` and `grant` may see, ordered by server name.
+    pub(crate) fn views_in_scope(
+        &self,
+        scope: &Scope,
+        grant: Option<&str>,
+    ) -> Vec<Arc<BackendView>> {
         if let Scope::Server(name) = scope {
-            return self.registry.view(name).into_iter().collect();
+            return self
+                .registry
+                .view(name)
+                .into_iter()
+                .filter(|v| granted(grant, &v.config))
+                .collect();
         }
         let config = self.config();
         self.registry
             .views()
             .into_iter()
-            .filter(|v| in_scope(&config, scope, v))
+            .filter(|v| in_scope(&config, scope, grant, v))
             .collect()
     }
 
@@ -304,7 +344,7 @@ impl Gateway {
             .lock()
             .expect("sessions lock")
             .values()
-            .filter(|s| s.stateful && in_scope(&config, &s.scope, &view))
+            .filter(|s| s.stateful && in_scope(&config, &s.scope, s.grant.as_deref(), &view))
             .cloned()
             .collect()
     }
@@ -323,8 +363,12 @@ impl Gateway {
                 .values()
                 .filter(|s| {
                     s.stateful
-                        && (scope_may_include(&config, &s.scope, &change.backend)
-                            || self.virtual_uses(&s.scope, &change.backend))
+                        && (scope_may_include(
+                            &config,
+                            &s.scope,
+                            s.grant.as_deref(),
+                            &change.backend,
+                        ) || self.virtual_uses(&s.scope, &change.backend))
                 })
                 .cloned()
                 .collect();
@@ -343,8 +387,22 @@ impl Gateway {
     }
 }
 
-/// Whether a backend's view belongs to a session's scope.
-pub(crate) fn in_scope(config: &GatewayConfig, scope: &Scope, view: &BackendView) -> bool {
+/// Whether a backend is granted to the tenant a session is narrowed to (`None`: not narrowed).
+pub(crate) fn granted(grant: Option<&str>, server: &ServerConfig) -> bool {
+    grant.is_none_or(|tenant| server.granted_to(tenant, false))
+}
+
+/// Whether a backend's view belongs to a session's scope, as narrowed by its grant.
+pub(crate) fn in_scope(
+    config: &GatewayConfig,
+    scope: &Scope,
+    grant: Option<&str>,
+    view: &BackendView,
+) -> bool {
+    granted(grant, &view.config) && in_scope_ungranted(config, scope, view)
+}
+
+fn in_scope_ungranted(config: &GatewayConfig, scope: &Scope, view: &BackendView) -> bool {
     match scope {
         Scope::All => true,
         Scope::Server(name) => *view.name == **name,
@@ -359,7 +417,20 @@ pub(crate) fn in_scope(config: &GatewayConfig, scope: &Scope, view: &BackendView
 }
 
 /// Like [`in_scope`] for a backend that may already be gone (removed servers announce once more).
-fn scope_may_include(config: &GatewayConfig, scope: &Scope, backend: &str) -> bool {
+fn scope_may_include(
+    config: &GatewayConfig,
+    scope: &Scope,
+    grant: Option<&str>,
+    backend: &str,
+) -> bool {
+    config
+        .servers
+        .get(backend)
+        .is_none_or(|server| granted(grant, server))
+        && scope_may_include_ungranted(config, scope, backend)
+}
+
+fn scope_may_include_ungranted(config: &GatewayConfig, scope: &Scope, backend: &str) -> bool {
     match scope {
         Scope::All => true,
         Scope::Server(name) => name == backend,

@@ -101,6 +101,9 @@ pub struct Session {
     pub scope: Scope,
     /// Who the session acts for; `None` when the MCP routes are open.
     pub caller: Option<Arc<Caller>>,
+    /// The tenant whose grants narrow what the session sees (`tenants` of each server and API);
+    /// `None` sees everything in its scope (the administrator, open routes).
+    pub grant: Option<String>,
     pub state: Mutex<SessionState>,
     outbound: Sink,
     pub in_flight: Mutex<HashMap<RequestId, InFlight>>,
@@ -122,6 +125,7 @@ impl Session {
             id,
             scope,
             caller,
+            grant: None,
             state: Mutex::new(SessionState {
                 version: ProtocolVersion::LATEST_STATEFUL,
                 client_capabilities: Value::Object(Default::default()),
@@ -136,6 +140,12 @@ impl Session {
             next_relayed: AtomicU64::new(1),
             stateful,
         }
+    }
+
+    /// The session narrowed to the backends granted to `tenant`.
+    pub fn with_grant(mut self, tenant: Option<String>) -> Self {
+        self.grant = tenant;
+        self
     }
 
     pub fn version(&self) -> ProtocolVersion {

@@ -105,9 +105,15 @@ async fn authorize(state: &AppState, headers: &HeaderMap, path: &str) -> Result<
         Err(e) => return Err(unauthorized(&e, true)),
     };
     let endpoint = endpoint_of(path);
+    let caller = Caller::of(&principal);
     if let Endpoint::Named(name) = endpoint {
         let config = state.gateway.config();
-        if !config.servers.contains_key(name) && !config.endpoints.contains_key(name) {
+        let server_visible = state.gateway.server_visible(name, caller.0.as_deref());
+        if !server_visible && config.servers.contains_key(name) {
+            // A server not granted to the caller's tenant does not exist for it.
+            return Err(no_such_endpoint(name).into_response());
+        }
+        if !server_visible && !config.endpoints.contains_key(name) {
             // A tenant's virtual endpoint, or nothing: it answers only its own tenant's tokens
             // whose scopes reach it, and everyone else exactly as if it did not exist.
             let owned = state.gateway.virtual_endpoint(name).is_some_and(|e| {
@@ -116,7 +122,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, path: &str) -> Result<
             if !owned {
                 return Err(no_such_endpoint(name).into_response());
             }
-            return Ok(Caller::of(&principal));
+            return Ok(caller);
         }
     }
     if endpoint != Endpoint::SessionBound && !principal.scopes.allows_endpoint(endpoint.name()) {
@@ -130,7 +136,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, path: &str) -> Result<
         ))
         .into_response());
     }
-    Ok(Caller::of(&principal))
+    Ok(caller)
 }
 
 fn unauthorized(error: &AccessError, token_sent: bool) -> Response {

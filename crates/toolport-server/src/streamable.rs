@@ -200,7 +200,13 @@ async fn post(
         );
         return Ok(response);
     }
-    check_stateless_headers(&state.gateway, &scope, &headers, &request)?;
+    check_stateless_headers(
+        &state.gateway,
+        &scope,
+        caller.0.as_deref(),
+        &headers,
+        &request,
+    )?;
     if request.method == "subscriptions/listen" {
         let id = request.id.clone();
         return match state.gateway.listen(scope, caller.0, request).await {
@@ -229,6 +235,7 @@ async fn post(
 fn check_stateless_headers(
     gateway: &Gateway,
     scope: &Scope,
+    caller: Option<&toolport_gateway::Caller>,
     headers: &HeaderMap,
     request: &Request,
 ) -> Result<(), HttpError> {
@@ -286,7 +293,7 @@ fn check_stateless_headers(
             .and_then(|v| v.as_str())
     {
         let arguments = request.params.as_ref().and_then(|p| p.get("arguments"));
-        for (suffix, property) in gateway.header_params(scope, name) {
+        for (suffix, property) in gateway.header_params(scope, caller, name) {
             let expected = arguments.and_then(|a| a.get(&property)).map(|v| match v {
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),

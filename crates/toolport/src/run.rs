@@ -135,6 +135,7 @@ async fn start(
     }
     let gateway = Gateway::start(initial.gateway.clone(), shutdown.child_token()).await;
     gateway.set_call_gate(meter.clone());
+    gateway.set_administrator_tenant(tenancy.admin_tenant.name.clone());
     gateway.set_virtual_endpoints(endpoints::served(stored));
     let sync = Arc::new(EndpointSync::new(
         gateway.clone(),

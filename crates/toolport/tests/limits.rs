@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use serde_json::{Value, json};
-use support::binary::{ADMIN_TOKEN, Gateway, cli, fixture_server, other_tenant_token};
+use support::binary::{ADMIN_TOKEN, Gateway, cli, other_tenant_token, shared_fixture_server};
 use support::{Client, upstream_counts, wait_for_async};
 use toolport_testkit::files::{contains, stored_files};
 
@@ -36,7 +36,7 @@ async fn admin_get(gw: &Gateway, path: &str) -> Value {
 async fn a_plan_quota_admits_exactly_its_calls_under_concurrency_and_meters_them_all() {
     let mut gw = Gateway::new();
     gw.write_config(json!({
-        "mcpServers": {"fx": fixture_server()},
+        "mcpServers": {"fx": shared_fixture_server()},
         "toolport": {"plans": {"free": {"callsPerMonth": 5}}}
     }));
     gw.start(&[("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
@@ -151,7 +151,7 @@ async fn a_plan_quota_admits_exactly_its_calls_under_concurrency_and_meters_them
 async fn rate_limits_refuse_with_the_retry_delay_on_mcp_and_429_on_the_admin_api() {
     let mut gw = Gateway::new();
     gw.write_config(json!({
-        "mcpServers": {"fx": fixture_server()},
+        "mcpServers": {"fx": shared_fixture_server()},
         "toolport": {"limits": {"perToken": "3/min"}}
     }));
     gw.start(&[("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN)]).await;

@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::Client;
 use support::binary::{
-    ADMIN_TOKEN, Gateway, PING_SPEC, cli, fixture_server, initialize, other_tenant_token,
-    recording_api,
+    ADMIN_TOKEN, Gateway, PING_SPEC, cli, initialize, other_tenant_token, recording_api,
+    shared_fixture_server,
 };
 use toolport_store::{SqliteStore, Store};
 use toolport_vault::{MasterKey, Vault};
@@ -19,7 +19,7 @@ use toolport_vault::{MasterKey, Vault};
 #[tokio::test]
 async fn mcp_routes_need_a_token_whose_scopes_cover_them() {
     let mut gw = Gateway::new();
-    gw.write_config(json!({"mcpServers": {"fx": fixture_server()}}));
+    gw.write_config(json!({"mcpServers": {"fx": shared_fixture_server()}}));
     gw.start(&[("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
     let http = reqwest::Client::new();
     let post = |path: &str, token: Option<&str>| {
@@ -239,7 +239,7 @@ async fn vault_secrets_reach_the_upstream_and_nowhere_else() {
 async fn the_cli_manages_tenants_tokens_and_secrets_through_the_admin_api() {
     const VALUE: &str = "cli-secret-value-94c1d7";
     let mut gw = Gateway::new();
-    gw.write_config(json!({"mcpServers": {"fx": fixture_server()}}));
+    gw.write_config(json!({"mcpServers": {"fx": shared_fixture_server()}}));
     gw.start(&[("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
 
     let tenant = cli(&gw, &["tenant", "create", "acme", "--plan", "pro"], "").await;

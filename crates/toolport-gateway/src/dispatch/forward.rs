@@ -34,7 +34,8 @@ impl Gateway {
             .str_param("name")
             .map_err(|e| GatewayError::InvalidParams(e.message))?
             .to_string();
-        let (view, original) = self.resolve_name(&session.scope, &exposed, kind)?;
+        let (view, original) =
+            self.resolve_name(&session.scope, session.grant.as_deref(), &exposed, kind)?;
         let Request { id, method, params } = request;
         let mut params = params.unwrap_or_else(|| json!({}));
         let ticket = match (kind, self.call_gate.get()) {
@@ -167,8 +168,12 @@ impl Gateway {
                     .get("name")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                let (view, original) =
-                    self.resolve_name(&session.scope, name, ListKind::Prompts)?;
+                let (view, original) = self.resolve_name(
+                    &session.scope,
+                    session.grant.as_deref(),
+                    name,
+                    ListKind::Prompts,
+                )?;
                 (view, "name", original)
             }
             Some("ref/resource") => {

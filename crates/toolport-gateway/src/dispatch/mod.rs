@@ -66,7 +66,7 @@ impl Gateway {
                     && bridge::is_cacheable_method(&method)
                     && let Some(obj) = result.as_object_mut()
                     && self
-                        .views_in_scope(&session.scope)
+                        .views_in_scope(&session.scope, session.grant.as_deref())
                         .iter()
                         .any(|v| !v.snapshot.is_ready())
                 {
@@ -130,6 +130,9 @@ impl Gateway {
                 // ones, newer ones) go to the backend as they are.
                 Scope::Server(name) => {
                     let view = self.server_view(name)?;
+                    if !crate::gateway::granted(session.grant.as_deref(), &view.config) {
+                        return Err(GatewayError::MethodNotFound(request.method));
+                    }
                     let Request { id, method, params } = request;
                     self.forward(session, sink, &view, &method, params, &id, &method)
                         .await
@@ -166,7 +169,7 @@ impl Gateway {
                 }
             }
             "notifications/roots/list_changed" => {
-                for view in self.views_in_scope(&session.scope) {
+                for view in self.views_in_scope(&session.scope, session.grant.as_deref()) {
                     if let Some(peer) = view.snapshot.ready_peer() {
                         let _ = peer.notify("notifications/roots/list_changed", None);
                     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::admission::Caller;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::names;
@@ -27,6 +28,7 @@ impl Gateway {
     pub(super) fn resolve_name(
         &self,
         scope: &Scope,
+        grant: Option<&str>,
         exposed: &str,
         kind: ListKind,
     ) -> Result<(Arc<BackendView>, String), GatewayError> {
@@ -41,18 +43,21 @@ impl Gateway {
         let (view, original) = if namespaced {
             let (prefix, _) = names::split(exposed).ok_or_else(unknown)?;
             let view = self
-                .view_for_prefix(scope, prefix, exposed)
+                .view_for_prefix(scope, grant, prefix, exposed)
                 .ok_or_else(unknown)?;
             let original = view.original_name(exposed).ok_or_else(unknown)?.to_string();
             (view, original)
         } else {
-            let views = self.views_in_scope(scope);
+            let views = self.views_in_scope(scope, grant);
             let owner = views.iter().find(|v| listed(v, kind, exposed));
             match (owner, scope) {
                 (Some(v), _) => (v.clone(), exposed.to_string()),
                 // A single server that is down cannot say what it has; say it is down.
                 (None, Scope::Server(name)) => {
                     let view = self.server_view(name)?;
+                    if !crate::gateway::granted(grant, &view.config) {
+                        return Err(unknown());
+                    }
                     if !view.snapshot.is_ready() {
                         return Err(unavailable(&view));
                     }
@@ -77,8 +82,16 @@ impl Gateway {
 
     /// The `x-mcp-header` bindings of a tool's input schema (2026-07-28): for each, the header
     /// suffix (`Mcp-Param-{suffix}`) and the argument it mirrors. Empty when the tool is unknown.
-    pub fn header_params(&self, scope: &Scope, exposed: &str) -> Vec<(String, String)> {
-        let Ok((view, original)) = self.resolve_name(scope, exposed, ListKind::Tools) else {
+    pub fn header_params(
+        &self,
+        scope: &Scope,
+        caller: Option<&Caller>,
+        exposed: &str,
+    ) -> Vec<(String, String)> {
+        let grant = self.grant_of(caller);
+        let Ok((view, original)) =
+            self.resolve_name(scope, grant.as_deref(), exposed, ListKind::Tools)
+        else {
             return Vec::new();
         };
         let Some(tool) = view
@@ -110,17 +123,18 @@ impl Gateway {
     fn view_for_prefix(
         &self,
         scope: &Scope,
+        grant: Option<&str>,
         prefix: &str,
         exposed: &str,
     ) -> Option<Arc<BackendView>> {
         let config = self.config();
         if let Some(view) = self.registry.view(prefix)
             && view.config.prefix == prefix
-            && crate::gateway::in_scope(&config, scope, &view)
+            && crate::gateway::in_scope(&config, scope, grant, &view)
         {
             return Some(view);
         }
-        self.views_in_scope(scope)
+        self.views_in_scope(scope, grant)
             .into_iter()
             .find(|v| v.config.prefix == prefix || v.aliases.contains_key(exposed))
     }
@@ -131,7 +145,7 @@ impl Gateway {
         session: &Session,
         exposed: &str,
     ) -> Result<(Arc<BackendView>, String), GatewayError> {
-        let views = self.views_in_scope(&session.scope);
+        let views = self.views_in_scope(&session.scope, session.grant.as_deref());
         let found = if session.scope.namespaced() {
             names::unwrap_uri(exposed)
                 .and_then(|(alias, original)| {

@@ -171,13 +171,7 @@ impl Gateway {
                 .resume(state, caller.as_deref(), answers, request.id, sink)
                 .await;
         }
-        let session = Arc::new(Session::new(
-            String::new(),
-            scope,
-            caller,
-            sink.clone(),
-            false,
-        ));
+        let session = self.stateless_session(scope, caller, sink.clone());
         {
             let mut state = session.state.lock().expect("session lock");
             state.version = version;

@@ -116,6 +116,13 @@ pub fn fixture_server() -> Value {
     json!({"command": toolport_testkit::fixture_bin(), "args": ["--transport", "stdio"]})
 }
 
+/// The fixture granted to every tenant (`"tenants": ["*"]`), for tests whose second tenant uses it.
+pub fn shared_fixture_server() -> Value {
+    let mut server = fixture_server();
+    server["tenants"] = json!(["*"]);
+    server
+}
+
 /// An HTTP API that records the Authorization header of every call.
 pub async fn recording_api() -> (String, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
