@@ -276,3 +276,26 @@ async fn a_token_over_its_rate_gets_429_with_retry_after() {
     // Another token has its own bucket.
     fx.get("/api/v1/me", &fx.b_member.token).await.ok(200);
 }
+
+#[tokio::test]
+async fn a_plan_limits_how_many_endpoints_a_tenant_has() {
+    let fx = Fixture::new().await;
+    let path = format!("/api/v1/tenants/{}/endpoints", fx.b.id);
+    let create = async |slug: &str| {
+        fx.call(
+            "POST",
+            &path,
+            Some(&fx.b_admin.token),
+            Some(json!({"slug": slug})),
+        )
+        .await
+    };
+    create("first").await.ok(201);
+    let refused = create("second").await.problem(409);
+    let detail = refused["detail"].as_str().unwrap();
+    assert!(detail.contains("the plan allows 1 endpoints"), "{detail}");
+    // On a larger plan the second one fits.
+    fx.store.set_tenant_plan(&fx.b.id, "pro").await.unwrap();
+    fx.meter.forget_tenant(&fx.b.id);
+    create("second").await.ok(201);
+}
