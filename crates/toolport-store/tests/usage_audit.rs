@@ -490,8 +490,13 @@ async fn migration_2_applies_to_a_version_1_database() {
     pool.close().await;
 
     let store = open(tmp.path()).await;
-    assert_eq!(store.applied_on_open(), &[2]);
-    assert_eq!(store.schema_version().await.unwrap(), 2);
+    // Migration 2 and every later one this build knows.
+    let applied = store.applied_on_open().to_vec();
+    assert_eq!(applied.first(), Some(&2));
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        *applied.last().unwrap()
+    );
     assert_eq!(store.tenant("t1").await.unwrap().name, "acme");
     store
         .record_usage(&[event("t1", "x", CallStatus::Ok, T0 * 1000)])
