@@ -17,6 +17,7 @@ use crate::admission::{CallGate, Caller};
 use crate::breaker::{Breakers, CircuitState};
 use crate::config::GatewayConfig;
 use crate::metrics::Metrics;
+use crate::per_user::UserCredentials;
 use crate::registry::{Change, Registry, RegistryDeps};
 use crate::session::{Scope, Session, Sink};
 use crate::view::BackendView;
@@ -48,10 +49,21 @@ pub struct BackendReadiness {
     pub restarts: u64,
     /// The circuit breaker: `closed`, `open` (calls refused) or `half_open` (one probe let through).
     pub circuit: CircuitState,
+    /// For a server that runs one instance per user (state `per_user`): how many run now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instances: Option<usize>,
+}
+
+impl BackendReadiness {
+    /// Whether this backend lets the gateway count as ready: a shared backend when it is ready; a
+    /// per-user server always (it has no shared instance; each user's starts on demand).
+    pub fn is_ready(&self) -> bool {
+        self.state == "ready" || self.instances.is_some()
+    }
 }
 
 pub struct Gateway {
-    pub(crate) registry: Registry,
+    pub(crate) registry: Arc<Registry>,
     pub(crate) config: RwLock<Arc<GatewayConfig>>,
     pub(crate) sessions: Mutex<HashMap<String, Arc<Session>>>,
     pub(crate) progress: Mutex<HashMap<String, ProgressRoute>>,
@@ -60,6 +72,7 @@ pub struct Gateway {
     pub(crate) suspended: Mutex<HashMap<String, crate::dispatch::SuspendedCall>>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) call_gate: OnceLock<Arc<dyn CallGate>>,
+    pub(crate) user_credentials: OnceLock<Arc<dyn UserCredentials>>,
     pub(crate) breakers: Arc<Breakers>,
     pub(crate) shutdown: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -92,7 +105,7 @@ impl Gateway {
                     }
                 })
             });
-            let registry = Registry::new(RegistryDeps {
+            let registry = Arc::new(Registry::new(RegistryDeps {
                 http,
                 events: events_tx,
                 changes: changes_tx,
@@ -100,7 +113,7 @@ impl Gateway {
                 breakers: breakers.clone(),
                 shutdown: shutdown.clone(),
                 hooks,
-            });
+            }));
             Self {
                 registry,
                 config: RwLock::new(Arc::new(config.clone())),
@@ -111,6 +124,7 @@ impl Gateway {
                 suspended: Mutex::new(HashMap::new()),
                 metrics,
                 call_gate: OnceLock::new(),
+                user_credentials: OnceLock::new(),
                 breakers,
                 shutdown: shutdown.clone(),
                 tasks: Mutex::new(Vec::new()),
@@ -273,10 +287,15 @@ impl Gateway {
             .iter()
             .map(|v| {
                 let snap = &v.snapshot;
+                let per_user = v.config.per_user.is_some();
                 BackendReadiness {
                     name: v.name.to_string(),
                     transport: v.config.spec.kind(),
-                    state: snap.status.label(),
+                    state: if per_user {
+                        "per_user"
+                    } else {
+                        snap.status.label()
+                    },
                     reason: match &snap.status {
                         Status::Down { reason } => Some(reason.clone()),
                         _ => None,
@@ -285,22 +304,34 @@ impl Gateway {
                     tools: v.tools.plain.len(),
                     restarts: snap.restarts,
                     circuit: self.breakers.state(&v.name),
+                    instances: per_user.then(|| self.registry.instances.count(&v.name)),
                 }
             })
             .collect()
     }
 
-    /// Sessions that see `backend` and can receive notifications.
+    /// The view behind a backend id: a shared backend's or a per-user instance's.
+    pub(crate) fn backend_view(&self, backend: &str) -> Option<Arc<BackendView>> {
+        self.registry
+            .view(backend)
+            .or_else(|| self.registry.instances.by_backend(backend))
+    }
+
+    /// Sessions that see `backend` and can receive notifications (an instance: its user's only).
     pub(crate) fn sessions_seeing(&self, backend: &str) -> Vec<Arc<Session>> {
         let config = self.config();
-        let Some(view) = self.registry.view(backend) else {
+        let Some(view) = self.backend_view(backend) else {
             return Vec::new();
         };
         self.sessions
             .lock()
             .expect("sessions lock")
             .values()
-            .filter(|s| s.stateful && in_scope(&config, &s.scope, &view))
+            .filter(|s| {
+                s.stateful
+                    && in_scope(&config, &s.scope, &view)
+                    && view.visible_to(s.caller.as_deref())
+            })
             .cloned()
             .collect()
     }
@@ -317,7 +348,13 @@ impl Gateway {
                 .lock()
                 .expect("sessions lock")
                 .values()
-                .filter(|s| s.stateful && scope_may_include(&config, &s.scope, &change.backend))
+                .filter(|s| {
+                    s.stateful
+                        && scope_may_include(&config, &s.scope, &change.backend)
+                        && change.owner.as_ref().is_none_or(|owner| {
+                            s.caller.as_ref().is_some_and(|c| c.same_user(owner))
+                        })
+                })
                 .cloned()
                 .collect();
             for session in sessions {

@@ -20,6 +20,7 @@ use crate::metering::Metering;
 use crate::rotation::GatewayRotation;
 use crate::secrets::ConfigSecrets;
 use crate::tenancy::{self, Tenancy};
+use crate::user_credentials::StoredUserCredentials;
 
 /// How long `toolport stdio` waits for its backends' first start before serving.
 const STDIO_SETTLE: std::time::Duration = std::time::Duration::from_secs(10);
@@ -116,6 +117,10 @@ async fn start(
     } = loaded;
     let gateway = Gateway::start(initial.gateway.clone(), shutdown.child_token()).await;
     gateway.set_call_gate(meter.clone());
+    gateway.set_user_credentials(Arc::new(StoredUserCredentials::new(
+        tenancy.store.clone(),
+        tenancy.vault.clone(),
+    )));
     let (tx, mut rx) = watch::channel(initial);
     let (rebuild_tx, rebuild_rx) = tokio::sync::mpsc::unbounded_channel();
     secrets

@@ -31,7 +31,7 @@ impl Gateway {
             (ListKind::Resources, false) => "resources",
             (ListKind::Resources, true) => "resourceTemplates",
         };
-        let views = self.views_in_scope(&session.scope);
+        let views = self.views_for(session);
         let mut items: Vec<&Value> = Vec::new();
         let mut seen = HashSet::new();
         let identity = if templates {

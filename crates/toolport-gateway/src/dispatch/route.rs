@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::admission::Caller;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::names;
@@ -13,20 +14,27 @@ use crate::session::{Scope, Session};
 use crate::view::BackendView;
 
 impl Gateway {
-    /// The view of a configured server, whatever its state.
-    pub(super) fn server_view(&self, name: &str) -> Result<Arc<BackendView>, GatewayError> {
+    /// The view of a configured server as `caller` sees it, whatever its state.
+    pub(super) fn server_view(
+        &self,
+        caller: Option<&Caller>,
+        name: &str,
+    ) -> Result<Arc<BackendView>, GatewayError> {
         self.registry
             .view(name)
+            .map(|v| self.for_caller(caller, v))
             .ok_or_else(|| GatewayError::Unavailable {
                 server: name.to_string(),
                 reason: "not configured".into(),
             })
     }
 
-    /// The backend and original name behind an exposed tool or prompt name.
+    /// The backend and original name behind an exposed tool or prompt name, as `caller` sees
+    /// the backends (their instances of per-user servers).
     pub(super) fn resolve_name(
         &self,
         scope: &Scope,
+        caller: Option<&Caller>,
         exposed: &str,
         kind: ListKind,
     ) -> Result<(Arc<BackendView>, String), GatewayError> {
@@ -39,17 +47,22 @@ impl Gateway {
             let (prefix, _) = names::split(exposed).ok_or_else(unknown)?;
             let view = self
                 .view_for_prefix(scope, prefix, exposed)
+                .map(|v| self.for_caller(caller, v))
                 .ok_or_else(unknown)?;
             let original = view.original_name(exposed).ok_or_else(unknown)?.to_string();
             (view, original)
         } else {
-            let views = self.views_in_scope(scope);
+            let views: Vec<_> = self
+                .views_in_scope(scope)
+                .into_iter()
+                .map(|v| self.for_caller(caller, v))
+                .collect();
             let owner = views.iter().find(|v| listed(v, kind, exposed));
             match (owner, scope) {
                 (Some(v), _) => (v.clone(), exposed.to_string()),
                 // A single server that is down cannot say what it has; say it is down.
                 (None, Scope::Server(name)) => {
-                    let view = self.server_view(name)?;
+                    let view = self.server_view(caller, name)?;
                     if !view.snapshot.is_ready() {
                         return Err(unavailable(&view));
                     }
@@ -75,7 +88,7 @@ impl Gateway {
     /// The `x-mcp-header` bindings of a tool's input schema (2026-07-28): for each, the header
     /// suffix (`Mcp-Param-{suffix}`) and the argument it mirrors. Empty when the tool is unknown.
     pub fn header_params(&self, scope: &Scope, exposed: &str) -> Vec<(String, String)> {
-        let Ok((view, original)) = self.resolve_name(scope, exposed, ListKind::Tools) else {
+        let Ok((view, original)) = self.resolve_name(scope, None, exposed, ListKind::Tools) else {
             return Vec::new();
         };
         let Some(tool) = view
@@ -128,7 +141,7 @@ impl Gateway {
         session: &Session,
         exposed: &str,
     ) -> Result<(Arc<BackendView>, String), GatewayError> {
-        let views = self.views_in_scope(&session.scope);
+        let views = self.views_for(session);
         let found = if session.scope.namespaced() {
             names::unwrap_uri(exposed)
                 .and_then(|(alias, original)| {

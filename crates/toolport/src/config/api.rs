@@ -102,6 +102,7 @@ pub fn api_config(
         tags: raw.tags,
         prefix,
         circuit_breaker,
+        per_user: None,
     })
 }
 

@@ -47,6 +47,8 @@ pub struct RawServer {
     #[serde(default)]
     pub disabled: bool,
     pub circuit_breaker: Option<RawCircuitBreaker>,
+    /// Seconds an unused per-user instance keeps running (servers using `${user_secret:…}`).
+    pub idle_seconds: Option<u64>,
     /// Keys other clients add (e.g. `autoApprove`); kept to warn about likely typos.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,

@@ -1,0 +1,195 @@
+//! Per-user credentials through the real binary: a stdio server whose environment references
+//! `${user_secret:NAME}` runs one process per user, started on demand with that user's own secret,
+//! shared by the user's sessions, stopped after `idleSeconds`, when the definition changes and on
+//! shutdown; a user without the secret gets a clear error and no process; no secret value reaches
+//! the log or the data directory.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use support::binary::{ADMIN_TOKEN, Gateway, cli_output_as, fixture_server, other_tenant_token};
+use support::{Client, wait_for_async};
+use toolport_testkit::files::{contains, stored_files};
+
+const ALICE_VALUE: &str = "ghp_alice-own-token-7d1e";
+const BOB_VALUE: &str = "ghp_bob-own-token-42c9";
+const IDLE_SECONDS: u64 = 3;
+
+fn sha256(value: &str) -> String {
+    Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `env_hash` of `GH_TOKEN` through the gateway: (hash, pid of the process that answered).
+async fn env_hash(client: &Client, id: i64) -> (String, u64) {
+    let result = client
+        .call(id, "gh__env_hash", json!({"name": "GH_TOKEN"}))
+        .await;
+    let structured = &result["structuredContent"];
+    (
+        structured["sha256"]
+            .as_str()
+            .expect("GH_TOKEN is set")
+            .to_owned(),
+        structured["pid"].as_u64().expect("a pid"),
+    )
+}
+
+fn is_alive(pid: u64) -> bool {
+    std::process::Command::new("kill")
+        .args(["-0", &pid.to_string()])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+async fn readiness(gw: &Gateway) -> (u16, Value) {
+    let resp = reqwest::get(format!("{}/readyz", gw.base())).await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+async fn set_own_secret(gw: &Gateway, token: &str, value: &str) {
+    let output = cli_output_as(
+        gw,
+        token,
+        &["secret", "set", "GH_TOKEN", "--mine"],
+        &format!("{value}\n"),
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "secret set --mine failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn each_user_runs_the_server_with_their_own_secret() {
+    let mut gw = Gateway::new();
+    let mut gh = fixture_server();
+    gh["env"] = json!({"GH_TOKEN": "${user_secret:GH_TOKEN}"});
+    gh["idleSeconds"] = json!(IDLE_SECONDS);
+    gw.write_config(json!({"mcpServers": {"gh": gh}}));
+    gw.start(&[("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
+
+    // Ready although no instance runs: the server has none shared.
+    let (status, body) = readiness(&gw).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["backends"][0]["state"], "per_user");
+    assert_eq!(body["backends"][0]["instances"], 0);
+
+    // Three users of one tenant; Alice and Bob set their own secret, Carol does not.
+    let alice = other_tenant_token(&gw.data_dir(), &["mcp"]).await;
+    let bob = other_tenant_token(&gw.data_dir(), &["mcp", "admin"]).await;
+    let carol = other_tenant_token(&gw.data_dir(), &["mcp", "mcp:gh"]).await;
+    set_own_secret(&gw, &alice, ALICE_VALUE).await;
+    set_own_secret(&gw, &bob, BOB_VALUE).await;
+    let listed = cli_output_as(&gw, &alice, &["secret", "list", "--mine"], "").await;
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["name"], "GH_TOKEN");
+    assert!(!listed.to_string().contains(ALICE_VALUE));
+
+    let mcp = format!("{}/mcp", gw.base());
+    let alice_1 = Client::connect_as(&mcp, "2025-11-25", &alice).await;
+    assert!(
+        alice_1
+            .tool_names()
+            .await
+            .contains(&"gh__env_hash".to_owned())
+    );
+    let (alice_hash, alice_pid) = env_hash(&alice_1, 2).await;
+    assert_eq!(alice_hash, sha256(ALICE_VALUE));
+
+    // Another session of Alice's shares her process.
+    let alice_2 = Client::connect_as(&mcp, "2025-11-25", &alice).await;
+    assert_eq!(env_hash(&alice_2, 2).await, (alice_hash.clone(), alice_pid));
+
+    // Bob gets his own process with his own value.
+    let bob_1 = Client::connect_as(&mcp, "2025-11-25", &bob).await;
+    let (bob_hash, bob_pid) = env_hash(&bob_1, 2).await;
+    assert_eq!(bob_hash, sha256(BOB_VALUE));
+    assert_ne!(bob_pid, alice_pid);
+    assert!(is_alive(alice_pid) && is_alive(bob_pid));
+
+    // Carol lacks the secret: no tools of the server, a clear error, and no process.
+    let carol_1 = Client::connect_as(&mcp, "2025-11-25", &carol).await;
+    assert!(
+        !carol_1
+            .tool_names()
+            .await
+            .iter()
+            .any(|n| n.starts_with("gh__"))
+    );
+    let reply = carol_1
+        .request(
+            2,
+            "tools/call",
+            json!({"name": "gh__env_hash", "arguments": {"name": "GH_TOKEN"}}),
+        )
+        .await;
+    let error = reply.error(2);
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("server \"gh\" runs with each user's own credentials")
+            && message.contains("toolport secret set GH_TOKEN --mine"),
+        "{error}"
+    );
+    assert_eq!(error["data"]["server"], "gh");
+    let (_, body) = readiness(&gw).await;
+    assert_eq!(body["backends"][0]["instances"], 2, "{body}");
+
+    // Unused for idleSeconds, both processes stop.
+    wait_for_async(
+        "the idle instances to stop",
+        Duration::from_secs(30),
+        async || readiness(&gw).await.1["backends"][0]["instances"] == 0,
+    )
+    .await;
+    wait_for_async(
+        "the idle processes to exit",
+        Duration::from_secs(10),
+        async || !is_alive(alice_pid) && !is_alive(bob_pid),
+    )
+    .await;
+
+    // The next call starts a new process for Alice, still with her value.
+    let (again_hash, again_pid) = env_hash(&alice_1, 3).await;
+    assert_eq!(again_hash, sha256(ALICE_VALUE));
+    assert_ne!(again_pid, alice_pid);
+
+    // A changed definition stops the running instances; the next call starts one anew.
+    gh["idleSeconds"] = json!(600);
+    gw.write_config(json!({"mcpServers": {"gh": gh}}));
+    wait_for_async(
+        "the redefined server's instance to stop",
+        Duration::from_secs(30),
+        async || !is_alive(again_pid),
+    )
+    .await;
+    let (_, restarted_pid) = env_hash(&alice_1, 4).await;
+    assert_ne!(restarted_pid, again_pid);
+
+    gw.stop().await;
+    assert!(
+        !is_alive(restarted_pid),
+        "shutdown stops the user's instance"
+    );
+    let log = gw.log();
+    assert!(log.contains("starting the user's instance"), "{log}");
+    for value in [ALICE_VALUE, BOB_VALUE] {
+        assert!(!log.contains(value), "the log leaks a user's secret");
+        for (path, bytes) in stored_files(&gw.data_dir()) {
+            assert!(
+                !contains(&bytes, value.as_bytes()),
+                "{} holds a user's secret in plaintext",
+                path.display()
+            );
+        }
+    }
+}
