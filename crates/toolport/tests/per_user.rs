@@ -2,17 +2,25 @@
 //! `${user_secret:NAME}` runs one process per user, started on demand with that user's own secret,
 //! shared by the user's sessions, stopped after `idleSeconds`, when the definition changes and on
 //! shutdown; a user without the secret gets a clear error and no process; no secret value reaches
-//! the log or the data directory.
+//! the log or the data directory. In process: a user's instance's list changes reach only that
+//! user's sessions and lists.
 
 mod support;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use support::binary::{ADMIN_TOKEN, Gateway, cli_output_as, fixture_server, other_tenant_token};
-use support::{Client, wait_for_async};
+use support::{Client, TestGateway, config, fixture_stdio, server, wait_for_async};
+use toolport_gateway::{
+    Caller, PerUser, Resolution, Scope, ServerConfig, Session, UserCredentials,
+};
+use toolport_protocol::{Message, Notification, Request, RequestId};
 use toolport_testkit::files::{contains, stored_files};
+use toolport_upstream::UpstreamSpec;
 
 const ALICE_VALUE: &str = "ghp_alice-own-token-7d1e";
 const BOB_VALUE: &str = "ghp_bob-own-token-42c9";
@@ -192,4 +200,147 @@ async fn each_user_runs_the_server_with_their_own_secret() {
             );
         }
     }
+}
+
+/// Fills `${user_secret:GH_TOKEN}` with a value per user id, like the binary's store-backed
+/// resolver does.
+#[derive(Debug)]
+struct UserValues(BTreeMap<String, String>);
+
+impl UserCredentials for UserValues {
+    fn resolve<'a>(
+        &'a self,
+        caller: &'a Caller,
+        server: &'a str,
+        definition: &'a ServerConfig,
+    ) -> Resolution<'a> {
+        Box::pin(async move {
+            let value = self.0.get(&caller.user_id).cloned();
+            definition
+                .with_user_secrets(&|_| value.clone())
+                .map_err(|name| format!("{server}: set {name}"))
+        })
+    }
+}
+
+fn caller(user: &str) -> Option<Arc<Caller>> {
+    Some(Arc::new(Caller {
+        tenant_id: "t".into(),
+        user_id: user.into(),
+        token_id: format!("{user}-token"),
+    }))
+}
+
+async fn ask(
+    gateway: &Arc<toolport_gateway::Gateway>,
+    session: &Arc<Session>,
+    id: i64,
+    method: &str,
+    params: Value,
+) -> Value {
+    let (sink, _) = tokio::sync::mpsc::unbounded_channel();
+    let request = Request::new(RequestId::Number(id), method, Some(params));
+    let response = gateway
+        .handle(session, Message::Request(request), &sink)
+        .await
+        .expect("a response");
+    response.outcome.expect("a result")
+}
+
+async fn tool_names(
+    gateway: &Arc<toolport_gateway::Gateway>,
+    session: &Arc<Session>,
+) -> Vec<String> {
+    ask(gateway, session, 1, "tools/list", json!({})).await["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_users_list_changes_reach_only_that_users_sessions() {
+    let (name, mut gh) = server("gh", fixture_stdio(&[]));
+    let UpstreamSpec::Stdio { env, .. } = &mut gh.spec else {
+        unreachable!("the fixture runs over stdio");
+    };
+    env.insert("GH_TOKEN".into(), "${user_secret:GH_TOKEN}".into());
+    gh.per_user = Some(PerUser {
+        secrets: vec!["GH_TOKEN".into()],
+        idle: PerUser::DEFAULT_IDLE,
+    });
+    let gw = TestGateway::start(config(vec![(name, gh)])).await;
+    gw.gateway
+        .set_user_credentials(Arc::new(UserValues(BTreeMap::from([
+            ("alice".to_owned(), "a".to_owned()),
+            ("bob".to_owned(), "b".to_owned()),
+        ]))));
+    let mut sessions = Vec::new();
+    for user in ["alice", "bob", "carol"] {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let session = gw
+            .gateway
+            .open_session(user.into(), Scope::All, caller(user), tx);
+        ask(
+            &gw.gateway,
+            &session,
+            0,
+            "initialize",
+            json!({
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": user, "version": "1"}}),
+        )
+        .await;
+        let (sink, _) = tokio::sync::mpsc::unbounded_channel();
+        gw.gateway
+            .handle(
+                &session,
+                Message::Notification(Notification::new("notifications/initialized", None)),
+                &sink,
+            )
+            .await;
+        sessions.push((session, rx));
+    }
+    let [(alice, _), (bob, _), (carol, carol_rx)] = &mut sessions[..] else {
+        unreachable!()
+    };
+    let toggle = "gh__toggle_tool".to_owned();
+    assert!(tool_names(&gw.gateway, alice).await.contains(&toggle));
+    assert!(tool_names(&gw.gateway, bob).await.contains(&toggle));
+    // Carol has no value: she has no instance, so nothing of gh ever changes for her.
+    assert!(!tool_names(&gw.gateway, carol).await.contains(&toggle));
+
+    // Alice's instance changes its tools: her list changes, Bob's and Carol's do not, and Carol
+    // hears of no change.
+    ask(
+        &gw.gateway,
+        alice,
+        2,
+        "tools/call",
+        json!({"name": "gh__toggle_tool", "arguments": {}}),
+    )
+    .await;
+    wait_for_async(
+        "alice's list to change",
+        Duration::from_secs(10),
+        async || {
+            tool_names(&gw.gateway, alice)
+                .await
+                .contains(&"gh__extra".to_owned())
+        },
+    )
+    .await;
+    assert!(
+        !tool_names(&gw.gateway, bob)
+            .await
+            .contains(&"gh__extra".to_owned())
+    );
+    while let Ok(message) = carol_rx.try_recv() {
+        assert!(
+            !matches!(&message, Message::Notification(n) if n.method.ends_with("list_changed")),
+            "carol heard of alice's list change: {message:?}"
+        );
+    }
+    gw.stop().await;
 }

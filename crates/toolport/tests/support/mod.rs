@@ -96,7 +96,7 @@ impl TestGateway {
     /// Waits until every backend is ready (or panics after 30 s, naming the laggards).
     pub async fn ready(&self) {
         wait_for("every backend ready", Duration::from_secs(30), || {
-            self.gateway.readiness().iter().all(|b| b.state == "ready")
+            self.gateway.readiness().iter().all(|b| b.is_ready())
         })
         .await;
     }
