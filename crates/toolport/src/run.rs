@@ -261,8 +261,12 @@ fn check(path: &Path) -> anyhow::Result<()> {
             config.servers.len()
         );
         for (name, server) in &config.servers {
+            let per_user = match &server.per_user {
+                Some(p) => format!(", per user: {}", p.secrets.join(", ")),
+                None => String::new(),
+            };
             println!(
-                "  {name} ({}, prefix {:?}, tags {:?})",
+                "  {name} ({}, prefix {:?}, tags {:?}{per_user})",
                 server.spec.kind(),
                 server.prefix,
                 server.tags

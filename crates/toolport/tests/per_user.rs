@@ -24,7 +24,7 @@ use toolport_upstream::UpstreamSpec;
 
 const ALICE_VALUE: &str = "ghp_alice-own-token-7d1e";
 const BOB_VALUE: &str = "ghp_bob-own-token-42c9";
-const IDLE_SECONDS: u64 = 3;
+const IDLE_SECONDS: u64 = 5;
 
 fn sha256(value: &str) -> String {
     Sha256::digest(value.as_bytes())
