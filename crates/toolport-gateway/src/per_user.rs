@@ -119,14 +119,22 @@ impl Registry {
         settings: &crate::config::Settings,
     ) -> Result<Arc<BackendView>, GatewayError> {
         let server = &placeholder.name;
-        let definition = resolver
-            .resolve(caller, server, &placeholder.config)
-            .await
-            .map_err(|message| GatewayError::UserCredentials {
-                server: server.to_string(),
-                message,
-            })?;
         let key = key_of(server, caller);
+        let definition = match resolver.resolve(caller, server, &placeholder.config).await {
+            Ok(definition) => definition,
+            Err(message) => {
+                // Credentials that are gone (a deleted secret) no longer run anything.
+                let mut running = self.instances.running.lock().await;
+                if let Some(old) = running.remove(&key) {
+                    tracing::info!(server = %server, user = %caller.user_id, "the user's credentials are unavailable; stopping the user's instance");
+                    self.stop_instance(&key, old).await;
+                }
+                return Err(GatewayError::UserCredentials {
+                    server: server.to_string(),
+                    message,
+                });
+            }
+        };
         let mut running = self.instances.running.lock().await;
         if let Some(current) = running.get(&key) {
             if current.definition == definition {

@@ -1,7 +1,7 @@
 //! Per-user credentials through the real binary: a stdio server whose environment references
 //! `${user_secret:NAME}` runs one process per user, started on demand with that user's own secret,
-//! shared by the user's sessions, stopped after `idleSeconds`, when the definition changes and on
-//! shutdown; a user without the secret gets a clear error and no process; no secret value reaches
+//! shared by the user's sessions, stopped after `idleSeconds`, when the definition changes, when
+//! the user's secret is deleted and on shutdown; a user without the secret gets a clear error and no process; no secret value reaches
 //! the log or the data directory. In process: a user's instance's list changes reach only that
 //! user's sessions and lists.
 
@@ -183,9 +183,38 @@ async fn each_user_runs_the_server_with_their_own_secret() {
     let (_, restarted_pid) = env_hash(&alice_1, 4).await;
     assert_ne!(restarted_pid, again_pid);
 
+    // Deleting her secret: her next call says what to set, her process stops, her lists lose
+    // the server.
+    let deleted = cli_output_as(&gw, &alice, &["secret", "delete", "GH_TOKEN", "--mine"], "").await;
+    assert!(deleted.status.success());
+    let reply = alice_1
+        .request(
+            5,
+            "tools/call",
+            json!({"name": "gh__env_hash", "arguments": {"name": "GH_TOKEN"}}),
+        )
+        .await;
+    let message = reply.error(5)["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("set your secret GH_TOKEN"), "{message}");
+    wait_for_async(
+        "alice's process to stop",
+        Duration::from_secs(10),
+        async || !is_alive(restarted_pid),
+    )
+    .await;
+    assert!(
+        !alice_1
+            .tool_names()
+            .await
+            .iter()
+            .any(|n| n.starts_with("gh__"))
+    );
+
+    // Shutdown stops the instances that still run.
+    let (_, bob_again_pid) = env_hash(&bob_1, 3).await;
     gw.stop().await;
     assert!(
-        !is_alive(restarted_pid),
+        !is_alive(bob_again_pid),
         "shutdown stops the user's instance"
     );
     let log = gw.log();
