@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use toolport_upstream::UpstreamSpec;
+use toolport_upstream::api::ApiAuth;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GatewayConfig {
@@ -42,8 +43,8 @@ impl ServerConfig {
 
     /// This definition with every `${user_secret:NAME}` replaced by `secrets(NAME)`, for a
     /// per-user instance. Only the places that may hold credentials are filled in: a stdio
-    /// server's environment and an HTTP or SSE server's headers. The error is the name of the
-    /// first secret `secrets` does not have.
+    /// server's environment, an HTTP or SSE server's headers, and an API's headers and auth
+    /// values. The error is the name of the first secret `secrets` does not have.
     pub fn with_user_secrets(
         &self,
         secrets: &dyn Fn(&str) -> Option<String>,
@@ -51,25 +52,32 @@ impl ServerConfig {
         let Some(per_user) = &self.per_user else {
             return Ok(self.clone());
         };
-        let fill = |values: &mut BTreeMap<String, String>| -> Result<(), String> {
-            for value in values.values_mut() {
-                for name in &per_user.secrets {
-                    let placeholder = user_secret_placeholder(name);
-                    if value.contains(&placeholder) {
-                        let secret = secrets(name).ok_or_else(|| name.clone())?;
-                        *value = value.replace(&placeholder, &secret);
-                    }
+        let fill = |value: &mut String| -> Result<(), String> {
+            for name in &per_user.secrets {
+                let placeholder = user_secret_placeholder(name);
+                if value.contains(&placeholder) {
+                    let secret = secrets(name).ok_or_else(|| name.clone())?;
+                    *value = value.replace(&placeholder, &secret);
                 }
             }
             Ok(())
         };
         let mut filled = self.clone();
         match &mut filled.spec {
-            UpstreamSpec::Stdio { env, .. } => fill(env)?,
+            UpstreamSpec::Stdio { env, .. } => env.values_mut().try_for_each(fill)?,
             UpstreamSpec::StreamableHttp { headers, .. } | UpstreamSpec::Sse { headers, .. } => {
-                fill(headers)?
+                headers.values_mut().try_for_each(fill)?
             }
-            UpstreamSpec::Api(_) => {}
+            UpstreamSpec::Api(api) => {
+                api.headers.values_mut().try_for_each(fill)?;
+                match &mut api.auth {
+                    ApiAuth::None => {}
+                    ApiAuth::ApiKey { value, .. } => fill(value)?,
+                    ApiAuth::Bearer { token } => fill(token)?,
+                    ApiAuth::Basic { password, .. } => fill(password)?,
+                    ApiAuth::OAuth2ClientCredentials(oauth) => fill(&mut oauth.client_secret)?,
+                }
+            }
         }
         Ok(filled)
     }

@@ -2,8 +2,8 @@
 //! `${user_secret:NAME}` runs one process per user, started on demand with that user's own secret,
 //! shared by the user's sessions, stopped after `idleSeconds`, when the definition changes, when
 //! the user's secret is deleted and on shutdown; a user without the secret gets a clear error and no process; no secret value reaches
-//! the log or the data directory. In process: a user's instance's list changes reach only that
-//! user's sessions and lists.
+//! the log or the data directory; an HTTP API gets each user's own credentials. In process: a
+//! user's instance's list changes reach only that user's sessions and lists.
 
 mod support;
 
@@ -13,7 +13,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::binary::{ADMIN_TOKEN, Gateway, cli_output_as, fixture_server, other_tenant_token};
+use support::binary::{
+    ADMIN_TOKEN, Gateway, PING_SPEC, cli_output_as, fixture_server, other_tenant_token,
+    recording_api,
+};
 use support::{Client, TestGateway, config, fixture_stdio, server, wait_for_async};
 use toolport_gateway::{
     Caller, PerUser, Resolution, Scope, ServerConfig, Session, UserCredentials,
@@ -372,4 +375,41 @@ async fn a_users_list_changes_reach_only_that_users_sessions() {
         );
     }
     gw.stop().await;
+}
+
+#[tokio::test]
+async fn each_user_calls_the_same_api_with_their_own_credentials() {
+    const ALICE_API: &str = "alice-api-key-5e0a";
+    const BOB_API: &str = "bob-api-key-c31f";
+    let (api_url, seen) = recording_api().await;
+    let mut gw = Gateway::new();
+    std::fs::write(gw.dir.path().join("ping.json"), PING_SPEC).unwrap();
+    gw.write_config(json!({"mcpServers": {}, "apis": {"ping": {
+        "spec": "ping.json", "baseUrl": api_url,
+        "auth": {"type": "bearer", "token": "${user_secret:PING_KEY}"}}},
+        "toolport": {"ssrf": {"allowHosts": ["127.0.0.1"]}}}));
+    gw.start(&[("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
+
+    let mcp = format!("{}/mcp", gw.base());
+    for (scopes, value) in [(&["mcp"][..], ALICE_API), (&["mcp", "admin"][..], BOB_API)] {
+        let token = other_tenant_token(&gw.data_dir(), scopes).await;
+        let output = cli_output_as(
+            &gw,
+            &token,
+            &["secret", "set", "PING_KEY", "--mine"],
+            &format!("{value}\n"),
+        )
+        .await;
+        assert!(output.status.success());
+        let client = Client::connect_as(&mcp, "2025-11-25", &token).await;
+        let result = client.call(2, "ping__ping", json!({})).await;
+        assert_ne!(result["isError"], json!(true), "{result}");
+        assert_eq!(
+            seen.lock().unwrap().last().unwrap(),
+            &format!("Bearer {value}")
+        );
+    }
+    gw.stop().await;
+    let log = gw.log();
+    assert!(!log.contains(ALICE_API) && !log.contains(BOB_API), "{log}");
 }

@@ -3,7 +3,8 @@
 //! `${secret:NAME}` takes a vault secret, where the caller allows secrets (credentials: headers,
 //! environment variables, API auth values), and nowhere else (a URL or a command line ends up in
 //! logs). `${user_secret:NAME}` (the calling user's own secret) is allowed only in an MCP server's
-//! `env` and `headers`; it stays in the value as written, and the gateway fills it in per user.
+//! `env` and `headers` and an API's `auth` values and `headers`; it stays in the value as written,
+//! and the gateway fills it in per user.
 
 use toolport_gateway::config::user_secret_placeholder;
 
@@ -55,7 +56,7 @@ fn expand_with(
         if let Some(name) = body.strip_prefix("user_secret:") {
             let names = user_secrets.as_deref_mut().ok_or_else(|| {
                 format!(
-                    "${{user_secret:{name}}} is not allowed here; user secrets go in an MCP server's env (stdio) or headers (HTTP)"
+                    "${{user_secret:{name}}} is not allowed here; user secrets go in an MCP server's env or headers, or an API's auth values or headers"
                 )
             })?;
             let valid = (1..=128).contains(&name.len())

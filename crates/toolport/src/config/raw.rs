@@ -138,6 +138,8 @@ pub struct RawApi {
     #[serde(default)]
     pub disabled: bool,
     pub circuit_breaker: Option<RawCircuitBreaker>,
+    /// Seconds an unused per-user instance keeps running (APIs using `${user_secret:…}`).
+    pub idle_seconds: Option<u64>,
 }
 
 /// Upstream credentials of an API, tagged by `type`.

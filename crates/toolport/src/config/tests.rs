@@ -214,6 +214,29 @@ fn user_secrets_make_a_server_per_user() {
 }
 
 #[test]
+fn user_secrets_make_an_api_per_user() {
+    let config = json(
+        r#"{"apis": {"gh": {"spec": "gh.json", "auth": {"type": "bearer", "token": "${user_secret:GH_TOKEN}"},
+                            "headers": {"X-Team": "${user_secret:TEAM}"}, "idleSeconds": 30}}}"#,
+    )
+    .unwrap();
+    let gh = &config.servers["gh"];
+    let per_user = gh.per_user.as_ref().expect("gh is per-user");
+    assert_eq!(per_user.secrets, ["GH_TOKEN", "TEAM"]);
+    assert_eq!(per_user.idle, Duration::from_secs(30));
+    let filled = gh
+        .with_user_secrets(&|name| Some(format!("<{name}>")))
+        .unwrap();
+    let UpstreamSpec::Api(api) = &filled.spec else {
+        panic!("api expected");
+    };
+    assert!(
+        matches!(&api.auth, toolport_upstream::api::ApiAuth::Bearer { token } if token == "<GH_TOKEN>")
+    );
+    assert_eq!(api.headers["X-Team"], "<TEAM>");
+}
+
+#[test]
 fn user_secrets_are_refused_outside_credentials() {
     let cases = [
         (
@@ -230,15 +253,15 @@ fn user_secrets_are_refused_outside_credentials() {
         ),
         (
             r#"{"mcpServers": {"a": {"command": "x", "idleSeconds": 5}}}"#,
-            "mcpServers.a.idleSeconds: applies only to a server that uses ${user_secret:NAME}",
+            "mcpServers.a.idleSeconds: applies only to a server or API that uses ${user_secret:NAME}",
         ),
         (
             r#"{"mcpServers": {"a": {"command": "x", "env": {"K": "${user_secret:T}"}, "idleSeconds": 0}}}"#,
             "mcpServers.a.idleSeconds: must be at least 1",
         ),
         (
-            r#"{"apis": {"p": {"spec": "p.yaml", "auth": {"type": "bearer", "token": "${user_secret:T}"}}}}"#,
-            "apis.p.auth.token: ${user_secret:T} is not allowed here",
+            r#"{"apis": {"p": {"spec": "p.yaml", "variables": {"v": "${user_secret:T}"}}}}"#,
+            "apis.p.variables.v: ${user_secret:T} is not allowed here",
         ),
     ];
     for (text, needle) in cases {

@@ -343,7 +343,7 @@ fn server_config(
 }
 
 /// A server whose credentials reference user secrets runs one instance per user.
-fn per_user(
+pub(super) fn per_user(
     mut secrets: Vec<String>,
     idle_seconds: Option<u64>,
     key: &str,
@@ -353,7 +353,7 @@ fn per_user(
             None => Ok(None),
             Some(_) => Err(invalid(
                 format!("{key}.idleSeconds"),
-                "applies only to a server that uses ${user_secret:NAME} in env or headers (one instance per user); remove it",
+                "applies only to a server or API that uses ${user_secret:NAME} in its credentials (one instance per user); remove it",
             )),
         };
     }
