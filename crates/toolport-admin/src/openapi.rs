@@ -38,6 +38,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     paths(
         openapi_json,
         api::me::get_me,
+        api::my_secrets::list_my_secrets,
+        api::my_secrets::put_my_secret,
+        api::my_secrets::delete_my_secret,
         api::tenants::list_tenants,
         api::tenants::create_tenant,
         api::tenants::get_tenant,
@@ -92,7 +95,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     security(("bearer" = [])),
     tags(
         (name = "meta", description = "This document."),
-        (name = "me", description = "The calling token."),
+        (
+            name = "me",
+            description = "The calling token, and its user's own secrets (write-only values)."
+        ),
         (name = "tenants", description = "Tenants (operators manage them; others see their own)."),
         (name = "users", description = "The gateway's users (operator only)."),
         (name = "members", description = "A tenant's members and their roles."),

@@ -618,6 +618,34 @@ async fn real_responses_match_the_document() {
     )
     .await;
 
+    let ms = "/api/v1/me/secrets";
+    let msn = "/api/v1/me/secrets/{name}";
+    let mine = &[("name", "GH_TOKEN")];
+    run("PUT", msn, mine, Some(&member), Some(json!({"value": "v"}))).await;
+    run("PUT", msn, mine, Some(&member), Some(json!({"value": ""}))).await;
+    run("PUT", msn, mine, Some(&member), Some(json!({"nope": 1}))).await;
+    run("PUT", msn, mine, None, Some(json!({"value": "v"}))).await;
+    run(
+        "PUT",
+        msn,
+        &[("name", "bad%20name")],
+        Some(&member),
+        Some(json!({"value": "v"})),
+    )
+    .await;
+    run("GET", ms, &[], Some(&member), None).await;
+    run(
+        "GET",
+        "/api/v1/me/secrets?limit=0",
+        &[],
+        Some(&member),
+        None,
+    )
+    .await;
+    run("GET", ms, &[], None, None).await;
+    run("DELETE", msn, mine, Some(&member), None).await;
+    run("DELETE", msn, mine, Some(&member), None).await;
+
     let s = "/api/v1/tenants/{tenant}/secrets";
     let sn = "/api/v1/tenants/{tenant}/secrets/{name}";
     run(

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use toolport_upstream::UpstreamSpec;
+use toolport_upstream::api::ApiAuth;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GatewayConfig {
@@ -31,6 +32,9 @@ pub struct ServerConfig {
     pub tenants: Vec<String>,
     /// When calls to this server are refused after repeated failures.
     pub circuit_breaker: CircuitBreakerSettings,
+    /// Set when the definition references a user's own secrets (`${user_secret:NAME}`): the
+    /// server then runs one instance per (user, server), started on demand.
+    pub per_user: Option<PerUser>,
 }
 
 impl ServerConfig {
@@ -43,8 +47,69 @@ impl ServerConfig {
     /// True when switching from `self` to `other` needs a new connection; filter, tag, timeout
     /// and circuit breaker changes apply to the running connection.
     pub fn needs_restart(&self, other: &Self) -> bool {
-        self.spec != other.spec
+        self.spec != other.spec || self.per_user != other.per_user
     }
+
+    /// This definition with every `${user_secret:NAME}` replaced by `secrets(NAME)`, for a
+    /// per-user instance. Only the places that may hold credentials are filled in: a stdio
+    /// server's environment, an HTTP or SSE server's headers, and an API's headers and auth
+    /// values. The error is the name of the first secret `secrets` does not have.
+    pub fn with_user_secrets(
+        &self,
+        secrets: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ServerConfig, String> {
+        let Some(per_user) = &self.per_user else {
+            return Ok(self.clone());
+        };
+        let fill = |value: &mut String| -> Result<(), String> {
+            for name in &per_user.secrets {
+                let placeholder = user_secret_placeholder(name);
+                if value.contains(&placeholder) {
+                    let secret = secrets(name).ok_or_else(|| name.clone())?;
+                    *value = value.replace(&placeholder, &secret);
+                }
+            }
+            Ok(())
+        };
+        let mut filled = self.clone();
+        match &mut filled.spec {
+            UpstreamSpec::Stdio { env, .. } => env.values_mut().try_for_each(fill)?,
+            UpstreamSpec::StreamableHttp { headers, .. } | UpstreamSpec::Sse { headers, .. } => {
+                headers.values_mut().try_for_each(fill)?
+            }
+            UpstreamSpec::Api(api) => {
+                api.headers.values_mut().try_for_each(fill)?;
+                match &mut api.auth {
+                    ApiAuth::None => {}
+                    ApiAuth::ApiKey { value, .. } => fill(value)?,
+                    ApiAuth::Bearer { token } => fill(token)?,
+                    ApiAuth::Basic { password, .. } => fill(password)?,
+                    ApiAuth::OAuth2ClientCredentials(oauth) => fill(&mut oauth.client_secret)?,
+                }
+            }
+        }
+        Ok(filled)
+    }
+}
+
+/// How a value refers to the calling user's secret `name`; it stays in the validated definition
+/// until a per-user instance is started.
+pub fn user_secret_placeholder(name: &str) -> String {
+    format!("${{user_secret:{name}}}")
+}
+
+/// A server that runs with each user's own credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerUser {
+    /// The user secrets the definition references, sorted, without duplicates.
+    pub secrets: Vec<String>,
+    /// An instance nobody called for this long is stopped.
+    pub idle: Duration,
+}
+
+impl PerUser {
+    /// Idle time of an instance when the server sets none.
+    pub const DEFAULT_IDLE: Duration = Duration::from_secs(300);
 }
 
 /// Which tools of a server are exposed. `allow` empty means all; `deny` wins over `allow`.
@@ -210,6 +275,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             prefix: "x".into(),
             tenants: Vec::new(),
+            per_user: None,
             circuit_breaker: CircuitBreakerSettings::default(),
         };
         assert!(server.granted_to("default", true));

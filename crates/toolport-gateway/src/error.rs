@@ -45,6 +45,9 @@ pub enum GatewayError {
     InvalidRequest(String),
     #[error("call refused: {0}")]
     Refused(Refusal),
+    /// A per-user server cannot run for this session (no user, or a secret of theirs missing).
+    #[error("{message}")]
+    UserCredentials { server: String, message: String },
 }
 
 impl From<GatewayError> for RpcError {
@@ -55,6 +58,11 @@ impl From<GatewayError> for RpcError {
             | GatewayError::InvalidParams(_) => ErrorCode::INVALID_PARAMS,
             GatewayError::UnknownResource(_) => ErrorCode::RESOURCE_NOT_FOUND,
             GatewayError::Unavailable { .. } => ErrorCode::BACKEND_UNAVAILABLE,
+            // The client can do something about it (set a secret), so say which server.
+            GatewayError::UserCredentials { server, .. } => {
+                let data = json!({"server": server, "reason": "user_credentials"});
+                return RpcError::invalid_params(err.to_string()).with_data(data);
+            }
             // Clients that back off read the delay from `data` instead of parsing the message.
             GatewayError::CircuitOpen {
                 server,

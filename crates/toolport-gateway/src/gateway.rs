@@ -18,6 +18,7 @@ use crate::breaker::{Breakers, CircuitState};
 use crate::composed::VirtualMap;
 use crate::config::{GatewayConfig, ServerConfig};
 use crate::metrics::Metrics;
+use crate::per_user::UserCredentials;
 use crate::registry::{Change, Registry, RegistryDeps};
 use crate::session::{Scope, Session, Sink};
 use crate::view::BackendView;
@@ -49,10 +50,21 @@ pub struct BackendReadiness {
     pub restarts: u64,
     /// The circuit breaker: `closed`, `open` (calls refused) or `half_open` (one probe let through).
     pub circuit: CircuitState,
+    /// For a server that runs one instance per user (state `per_user`): how many run now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instances: Option<usize>,
+}
+
+impl BackendReadiness {
+    /// Whether this backend lets the gateway count as ready: a shared backend when it is ready; a
+    /// per-user server always (it has no shared instance; each user's starts on demand).
+    pub fn is_ready(&self) -> bool {
+        self.state == "ready" || self.instances.is_some()
+    }
 }
 
 pub struct Gateway {
-    pub(crate) registry: Registry,
+    pub(crate) registry: Arc<Registry>,
     pub(crate) config: RwLock<Arc<GatewayConfig>>,
     pub(crate) virtual_endpoints: RwLock<Arc<VirtualMap>>,
     pub(crate) sessions: Mutex<HashMap<String, Arc<Session>>>,
@@ -64,6 +76,7 @@ pub struct Gateway {
     pub(crate) call_gate: OnceLock<Arc<dyn CallGate>>,
     /// The tenant owning the configuration ([`Gateway::set_administrator_tenant`]).
     administrator: OnceLock<String>,
+    pub(crate) user_credentials: OnceLock<Arc<dyn UserCredentials>>,
     pub(crate) breakers: Arc<Breakers>,
     pub(crate) shutdown: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -96,7 +109,7 @@ impl Gateway {
                     }
                 })
             });
-            let registry = Registry::new(RegistryDeps {
+            let registry = Arc::new(Registry::new(RegistryDeps {
                 http,
                 events: events_tx,
                 changes: changes_tx,
@@ -104,7 +117,7 @@ impl Gateway {
                 breakers: breakers.clone(),
                 shutdown: shutdown.clone(),
                 hooks,
-            });
+            }));
             Self {
                 registry,
                 config: RwLock::new(Arc::new(config.clone())),
@@ -117,6 +130,7 @@ impl Gateway {
                 metrics,
                 call_gate: OnceLock::new(),
                 administrator: OnceLock::new(),
+                user_credentials: OnceLock::new(),
                 breakers,
                 shutdown: shutdown.clone(),
                 tasks: Mutex::new(Vec::new()),
@@ -317,10 +331,15 @@ impl Gateway {
             .iter()
             .map(|v| {
                 let snap = &v.snapshot;
+                let per_user = v.config.per_user.is_some();
                 BackendReadiness {
                     name: v.name.to_string(),
                     transport: v.config.spec.kind(),
-                    state: snap.status.label(),
+                    state: if per_user {
+                        "per_user"
+                    } else {
+                        snap.status.label()
+                    },
                     reason: match &snap.status {
                         Status::Down { reason } => Some(reason.clone()),
                         _ => None,
@@ -329,22 +348,34 @@ impl Gateway {
                     tools: v.tools.plain.len(),
                     restarts: snap.restarts,
                     circuit: self.breakers.state(&v.name),
+                    instances: per_user.then(|| self.registry.instances.count(&v.name)),
                 }
             })
             .collect()
     }
 
-    /// Sessions that see `backend` and can receive notifications.
+    /// The view behind a backend id: a shared backend's or a per-user instance's.
+    pub(crate) fn backend_view(&self, backend: &str) -> Option<Arc<BackendView>> {
+        self.registry
+            .view(backend)
+            .or_else(|| self.registry.instances.by_backend(backend))
+    }
+
+    /// Sessions that see `backend` and can receive notifications (an instance: its user's only).
     pub(crate) fn sessions_seeing(&self, backend: &str) -> Vec<Arc<Session>> {
         let config = self.config();
-        let Some(view) = self.registry.view(backend) else {
+        let Some(view) = self.backend_view(backend) else {
             return Vec::new();
         };
         self.sessions
             .lock()
             .expect("sessions lock")
             .values()
-            .filter(|s| s.stateful && in_scope(&config, &s.scope, s.grant.as_deref(), &view))
+            .filter(|s| {
+                s.stateful
+                    && in_scope(&config, &s.scope, s.grant.as_deref(), &view)
+                    && view.visible_to(s.caller.as_deref())
+            })
             .cloned()
             .collect()
     }
@@ -369,6 +400,9 @@ impl Gateway {
                             s.grant.as_deref(),
                             &change.backend,
                         ) || self.virtual_uses(&s.scope, &change.backend))
+                        && change.owner.as_ref().is_none_or(|owner| {
+                            s.caller.as_ref().is_some_and(|c| c.same_user(owner))
+                        })
                 })
                 .cloned()
                 .collect();

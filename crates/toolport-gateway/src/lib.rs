@@ -11,6 +11,7 @@
 //! - `dispatch`: the method table (lifecycle, merged lists, routing, forwarding, stateless).
 //! - [`names`] and [`view`]: namespacing and what clients see of each backend.
 //! - [`registry`]: the running backends, hot-applied configuration changes.
+//! - [`per_user`]: servers run with each user's own credentials, one instance per user.
 //! - `relay`: backend-initiated messages to the right clients.
 //! - [`breaker`]: per-backend circuit breakers, consulted before every forwarded call.
 //! - [`metrics`], [`error`] (the one place gateway errors become JSON-RPC errors).
@@ -26,6 +27,7 @@ pub mod error;
 pub mod gateway;
 pub mod metrics;
 pub mod names;
+pub mod per_user;
 pub mod registry;
 mod relay;
 pub mod session;
@@ -34,9 +36,10 @@ pub mod view;
 pub use admission::{CallEnd, CallGate, CallOutcome, CallRequest, CallTicket, Caller, Refusal};
 pub use composed::{BackendTools, VirtualEndpoint, VirtualTool};
 pub use config::{
-    CircuitBreakerSettings, EndpointConfig, GatewayConfig, HttpSettings, ServerConfig, Settings,
-    ToolFilter,
+    CircuitBreakerSettings, EndpointConfig, GatewayConfig, HttpSettings, PerUser, ServerConfig,
+    Settings, ToolFilter,
 };
 pub use dispatch::{StatelessError, Subscription};
 pub use gateway::{BackendReadiness, Gateway};
+pub use per_user::{Resolution, UserCredentials};
 pub use session::{Scope, Session, Sink};

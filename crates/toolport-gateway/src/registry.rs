@@ -1,8 +1,10 @@
 //! The running backends: one supervisor per configured server plus a task that keeps its
 //! [`BackendView`] current and reports list changes. Applying a new configuration starts, stops or
-//! restarts only the servers whose definition changed.
+//! restarts only the servers whose definition changed. A per-user server has no shared backend,
+//! only a placeholder view (its instances are in `per_user`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::{mpsc, watch};
@@ -13,10 +15,12 @@ use toolport_upstream::{
     BackendEvent, NotificationHook, Snapshot, Status, Supervisor, SupervisorOptions,
 };
 
+use crate::admission::Caller;
 use crate::breaker::Breakers;
 use crate::config::{ServerConfig, Settings};
 use crate::metrics::Metrics;
-use crate::view::BackendView;
+use crate::per_user::Instances;
+use crate::view::{BackendView, InstanceOf};
 
 /// Which lists of a backend changed, for `notifications/*/list_changed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,15 +42,27 @@ impl ListKind {
 
 #[derive(Debug, Clone)]
 pub struct Change {
+    /// The server's name.
     pub backend: Arc<str>,
     pub kinds: Vec<ListKind>,
+    /// For a per-user instance, the user whose sessions see the change.
+    pub owner: Option<Arc<Caller>>,
 }
 
-struct Entry {
+pub(crate) struct Entry {
     supervisor: Supervisor,
     config: watch::Sender<ServerConfig>,
-    stop: CancellationToken,
+    pub(crate) stop: CancellationToken,
     view_task: JoinHandle<()>,
+}
+
+impl Entry {
+    /// Stops the backend and waits for it (child terminated).
+    pub(crate) async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.view_task.await;
+        self.supervisor.stop().await;
+    }
 }
 
 /// Shared pieces every backend needs.
@@ -62,9 +78,11 @@ pub struct RegistryDeps {
 }
 
 pub struct Registry {
-    deps: RegistryDeps,
+    pub(crate) deps: RegistryDeps,
     entries: tokio::sync::Mutex<BTreeMap<Arc<str>, Entry>>,
+    /// Shared backends' views and per-user servers' placeholders, by server name.
     views: Arc<RwLock<HashMap<Arc<str>, Arc<BackendView>>>>,
+    pub(crate) instances: Instances,
 }
 
 impl std::fmt::Debug for Registry {
@@ -79,6 +97,7 @@ impl Registry {
             deps,
             entries: tokio::sync::Mutex::new(BTreeMap::new()),
             views: Arc::default(),
+            instances: Instances::default(),
         }
     }
 
@@ -113,8 +132,35 @@ impl Registry {
                 self.stop_entry(&name, entry).await;
             }
         }
+        // Per-user servers that are gone or redefined: their instances stop (and restart on
+        // demand with the new definition).
+        let placeholders: Vec<Arc<BackendView>> = self
+            .views()
+            .into_iter()
+            .filter(|v| v.config.per_user.is_some())
+            .collect();
+        for old in placeholders {
+            if servers.get(old.name.as_ref()) != Some(&old.config) {
+                self.views.write().expect("views lock").remove(&old.name);
+                self.stop_instances_of(&old.name).await;
+                self.announce_all(&old.name);
+            }
+        }
         for (name, config) in servers {
             let key: Arc<str> = name.as_str().into();
+            if config.per_user.is_some() {
+                if let Some(entry) = entries.remove(&key) {
+                    tracing::info!(server = %name, "server now runs one instance per user");
+                    self.stop_entry(&key, entry).await;
+                }
+                if self.view(name).is_none() {
+                    self.views
+                        .write()
+                        .expect("views lock")
+                        .insert(key.clone(), Arc::new(placeholder(key, config.clone())));
+                }
+                continue;
+            }
             match entries.get(&key) {
                 Some(entry) if !entry.config.borrow().needs_restart(config) => {
                     if *entry.config.borrow() != *config {
@@ -137,14 +183,39 @@ impl Registry {
     }
 
     fn start_entry(&self, name: Arc<str>, config: ServerConfig, settings: &Settings) -> Entry {
+        self.spawn_backend(
+            name.clone(),
+            None,
+            config,
+            settings,
+            self.views.clone(),
+            name,
+        )
+    }
+
+    /// Starts the supervisor of one backend and the task that keeps its view in `views[key]`.
+    /// `instance` is set for a per-user instance: its backend id names the connection.
+    pub(crate) fn spawn_backend<K>(
+        &self,
+        name: Arc<str>,
+        instance: Option<InstanceOf>,
+        config: ServerConfig,
+        settings: &Settings,
+        views: Arc<RwLock<HashMap<K, Arc<BackendView>>>>,
+        key: K,
+    ) -> Entry
+    where
+        K: Clone + Eq + Hash + Send + Sync + 'static,
+    {
+        let backend = instance.as_ref().map_or(&name, |i| &i.backend).clone();
         let options = SupervisorOptions {
             ping_interval: settings.ping_interval,
-            hook: Some((self.deps.hooks)(name.clone())),
+            hook: Some((self.deps.hooks)(backend.clone())),
             ssrf: Arc::new(SsrfPolicy::new(settings.ssrf_allow_hosts.clone())),
             ..SupervisorOptions::default()
         };
         let supervisor = Supervisor::spawn(
-            &name,
+            &backend,
             config.spec.clone(),
             options,
             self.deps.http.clone(),
@@ -153,17 +224,22 @@ impl Registry {
         );
         let stop = self.deps.shutdown.child_token();
         // The view exists from the start, so readiness and routing never miss a configured server.
-        let initial = BackendView::build(name.clone(), config.clone(), supervisor.snapshot());
-        self.views
+        let mut initial = BackendView::build(name.clone(), config.clone(), supervisor.snapshot());
+        initial.instance = instance.clone();
+        views
             .write()
             .expect("views lock")
-            .insert(name.clone(), Arc::new(initial));
+            .insert(key.clone(), Arc::new(initial));
         let (config_tx, config_rx) = watch::channel(config);
         let view_task = tokio::spawn(track_view(
-            name,
+            ViewSlot {
+                name,
+                instance,
+                views,
+                key,
+            },
             supervisor.subscribe(),
             config_rx,
-            self.views.clone(),
             self.deps.changes.clone(),
             self.deps.metrics.clone(),
             stop.clone(),
@@ -176,18 +252,22 @@ impl Registry {
         }
     }
 
+    /// Tells every session that sees `name` that all its lists changed.
+    pub(crate) fn announce_all(&self, name: &Arc<str>) {
+        let _ = self.deps.changes.send(Change {
+            backend: name.clone(),
+            kinds: vec![ListKind::Tools, ListKind::Prompts, ListKind::Resources],
+            owner: None,
+        });
+    }
+
     async fn stop_entry(&self, name: &Arc<str>, entry: Entry) {
-        entry.stop.cancel();
-        let _ = entry.view_task.await;
-        entry.supervisor.stop().await;
+        entry.stop().await;
         self.views.write().expect("views lock").remove(name);
         self.deps.metrics.backend_removed(name);
         // A redefined server starts with a closed circuit; a removed one leaves nothing behind.
         self.deps.breakers.forget(name);
-        let _ = self.deps.changes.send(Change {
-            backend: name.clone(),
-            kinds: vec![ListKind::Tools, ListKind::Prompts, ListKind::Resources],
-        });
+        self.announce_all(name);
     }
 
     /// Stops every backend and waits for them (children terminated).
@@ -195,40 +275,77 @@ impl Registry {
         let mut entries = self.entries.lock().await;
         let all = std::mem::take(&mut *entries);
         let stops = all.into_iter().map(|(name, entry)| async move {
-            entry.stop.cancel();
-            let _ = entry.view_task.await;
-            entry.supervisor.stop().await;
+            entry.stop().await;
             tracing::debug!(server = %name, "stopped");
         });
         futures::future::join_all(stops).await;
+        self.stop_all_instances().await;
         self.views.write().expect("views lock").clear();
     }
 }
 
-async fn track_view(
+/// What a per-user server shows until a user's instance runs: its definition and nothing listed.
+fn placeholder(name: Arc<str>, config: ServerConfig) -> BackendView {
+    let snapshot = Snapshot {
+        status: Status::Stopped,
+        peer: None,
+        protocol: None,
+        server_info: serde_json::Value::Null,
+        capabilities: serde_json::Value::Null,
+        instructions: None,
+        tools: Arc::default(),
+        prompts: Arc::default(),
+        resources: Arc::default(),
+        resource_templates: Arc::default(),
+        restarts: 0,
+        api: None,
+    };
+    BackendView::build(name, config, Arc::new(snapshot))
+}
+
+/// Where a backend's view is kept.
+struct ViewSlot<K> {
     name: Arc<str>,
+    instance: Option<InstanceOf>,
+    views: Arc<RwLock<HashMap<K, Arc<BackendView>>>>,
+    key: K,
+}
+
+async fn track_view<K: Clone + Eq + Hash>(
+    slot: ViewSlot<K>,
     mut snapshots: watch::Receiver<Arc<Snapshot>>,
     mut config: watch::Receiver<ServerConfig>,
-    views: Arc<RwLock<HashMap<Arc<str>, Arc<BackendView>>>>,
     changes: mpsc::UnboundedSender<Change>,
     metrics: Arc<Metrics>,
     stop: CancellationToken,
 ) {
+    let ViewSlot {
+        name,
+        instance,
+        views,
+        key,
+    } = slot;
     let mut previous: Option<Arc<BackendView>> = None;
     loop {
         let snapshot = snapshots.borrow_and_update().clone();
         let cfg = config.borrow_and_update().clone();
-        metrics.backend_state(&name, snapshot.status == Status::Ready, snapshot.restarts);
-        let view = Arc::new(BackendView::build(name.clone(), cfg, snapshot));
+        // Instances stay out of the metrics: their labels would carry tenant and user ids.
+        if instance.is_none() {
+            metrics.backend_state(&name, snapshot.status == Status::Ready, snapshot.restarts);
+        }
+        let mut view = BackendView::build(name.clone(), cfg, snapshot);
+        view.instance = instance.clone();
+        let view = Arc::new(view);
         let kinds = changed_lists(previous.as_deref(), &view);
         views
             .write()
             .expect("views lock")
-            .insert(name.clone(), view.clone());
+            .insert(key.clone(), view.clone());
         if !kinds.is_empty() {
             let _ = changes.send(Change {
                 backend: name.clone(),
                 kinds,
+                owner: instance.as_ref().map(|i| i.owner.clone()),
             });
         }
         previous = Some(view);

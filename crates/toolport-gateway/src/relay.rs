@@ -92,7 +92,7 @@ impl Gateway {
                     return;
                 };
                 let key = (backend.clone(), uri.to_string());
-                let Some(view) = self.registry.view(backend) else {
+                let Some(view) = self.backend_view(backend) else {
                     return;
                 };
                 for session in self.sessions_seeing(backend) {

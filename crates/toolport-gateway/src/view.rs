@@ -3,13 +3,77 @@
 //! when the snapshot or the server's configuration changes, never per request.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
+use tokio::time::Instant;
 use toolport_upstream::{Snapshot, Status};
 
+use crate::admission::Caller;
 use crate::config::ServerConfig;
 use crate::names;
+
+/// Whose instance of a per-user server a view shows.
+#[derive(Debug, Clone)]
+pub struct InstanceOf {
+    /// The instance's own backend id (unique per start), which routes its requests and events.
+    pub backend: Arc<str>,
+    /// The user it runs for (with the token that started it; only tenant and user matter).
+    pub owner: Arc<Caller>,
+    /// When it was last used and what it is serving, for its idle timer.
+    pub usage: Arc<InstanceUsage>,
+}
+
+/// The use of a per-user instance: an instance serving a request is never idle, and its idle
+/// time counts from the end of its last request.
+#[derive(Debug)]
+pub struct InstanceUsage {
+    last_used: Mutex<Instant>,
+    in_flight: AtomicUsize,
+}
+
+impl Default for InstanceUsage {
+    fn default() -> Self {
+        Self {
+            last_used: Mutex::new(Instant::now()),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl InstanceUsage {
+    /// Counts a use now (a list, or a call about to start).
+    pub fn touch(&self) {
+        *self.last_used.lock().expect("last use lock") = Instant::now();
+    }
+
+    /// When it stops being idle for `idle`, unless used again; `None` while serving a request.
+    pub fn idle_deadline(&self, idle: std::time::Duration) -> Option<Instant> {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        Some(*self.last_used.lock().expect("last use lock") + idle)
+    }
+
+    /// Marks a request in progress until the returned guard drops.
+    pub fn begin(self: &Arc<Self>) -> InUse {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.touch();
+        InUse(self.clone())
+    }
+}
+
+/// A request in progress at a per-user instance.
+#[derive(Debug)]
+pub struct InUse(Arc<InstanceUsage>);
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// One list in both spellings, with an index of the original names for routing.
 #[derive(Debug, Default)]
@@ -46,6 +110,9 @@ pub struct BackendView {
     pub templates: Listing,
     /// Exposed (namespaced) name to original name, for tools and prompts.
     pub aliases: HashMap<String, String>,
+    /// Set for a per-user instance; `None` for a shared backend (and a per-user server's
+    /// placeholder, which lists nothing).
+    pub instance: Option<InstanceOf>,
 }
 
 impl BackendView {
@@ -66,6 +133,21 @@ impl BackendView {
             resources,
             templates,
             aliases,
+            instance: None,
+        }
+    }
+
+    /// The id of the connection behind this view: the server's name, or a per-user instance's id.
+    pub fn backend(&self) -> &Arc<str> {
+        self.instance.as_ref().map_or(&self.name, |i| &i.backend)
+    }
+
+    /// Whether `caller` may see this view: shared backends everyone in scope, an instance only
+    /// its owner.
+    pub fn visible_to(&self, caller: Option<&Caller>) -> bool {
+        match &self.instance {
+            None => true,
+            Some(instance) => caller.is_some_and(|c| c.same_user(&instance.owner)),
         }
     }
 

@@ -13,10 +13,11 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// 200 when every backend is ready, 503 otherwise; the body lists each backend's state.
+/// 200 when every shared backend is ready (per-user servers have none), 503 otherwise; the body
+/// lists each backend's state.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let backends = state.gateway.readiness();
-    let ready = backends.iter().all(|b| b.state == "ready");
+    let ready = backends.iter().all(|b| b.is_ready());
     let status = if ready {
         StatusCode::OK
     } else {

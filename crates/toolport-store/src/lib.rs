@@ -34,7 +34,7 @@ pub use error::StoreError;
 pub use model::{
     AuditEntry, AuditOutcome, CallStatus, CreatedToken, EndpointUsage, Membership, NewToken, Page,
     PageRequest, Role, SealedSecret, SecretMeta, Tenant, Timestamp, TokenRecord, ToolUsage,
-    UsageCounts, UsageEvent, UsageFilter, UsageSummary, User,
+    UsageCounts, UsageEvent, UsageFilter, UsageSummary, User, user_secret_vault_name,
 };
 pub use sqlite::SqliteStore;
 pub use store::{Store, StoreFuture};

@@ -178,6 +178,16 @@ pub struct SecretMeta {
     pub updated_at: Timestamp,
 }
 
+/// The name a user's own secret is sealed under (the vault's associated data binds it with the
+/// tenant), so that a value copied to another user's row does not open. Tenant secret names
+/// cannot contain `/`, so the two never collide.
+pub fn user_secret_vault_name(user_id: &str, name: &str) -> String {
+    format!("{USER_SECRET_PREFIX}{user_id}/{name}")
+}
+
+/// How the vault names of users' own secrets begin.
+pub(crate) const USER_SECRET_PREFIX: &str = "user/";
+
 /// A secret's sealed value with its place, for a key rotation pass (never for the admin API).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedSecret {

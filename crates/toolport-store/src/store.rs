@@ -134,7 +134,8 @@ pub trait Store: Send + Sync {
     fn sealed_secret(&self, tenant_id: &str, name: &str) -> impl StoreFuture<Option<Sealed>>;
 
     /// Every tenant's sealed secrets ordered by (tenant id, name), for a `toolport vault rotate`
-    /// pass; the cursor is opaque. Never exposed through the admin API.
+    /// pass; the cursor is opaque. Users' own secrets are included, named as the vault knows them
+    /// ([`crate::user_secret_vault_name`]), and [`Store::reseal_secret`] takes those names too. Never exposed through the admin API.
     fn list_sealed_secrets(&self, page: &PageRequest) -> impl StoreFuture<Page<SealedSecret>>;
     /// Replaces a secret's sealed value only if it is still `expected` (compare and swap), so that
     /// a rotation running next to the live gateway never overwrites a value written meanwhile.
@@ -146,6 +147,41 @@ pub trait Store: Send + Sync {
         expected: &Sealed,
         replacement: &Sealed,
     ) -> impl StoreFuture<bool>;
+
+    // Users' own secrets (per-user credentials).
+
+    /// Writes (or replaces) a user's own secret in a tenant they belong to; only sealed text
+    /// (sealed under [`crate::user_secret_vault_name`]). [`StoreError::NotFound`] when the user
+    /// is not a member of the tenant.
+    fn put_user_secret(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        name: &str,
+        sealed: &Sealed,
+    ) -> impl StoreFuture<SecretMeta>;
+    /// Deletes a user's own secret.
+    fn delete_user_secret(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        name: &str,
+    ) -> impl StoreFuture<()>;
+    /// A user's own secrets' metadata in a tenant, ordered by name; the cursor is the name.
+    fn list_user_secrets(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        page: &PageRequest,
+    ) -> impl StoreFuture<Page<SecretMeta>>;
+    /// A user's own secret's sealed value, for the gateway's per-user servers only. `None` when
+    /// the user has no such secret in the tenant.
+    fn sealed_user_secret(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        name: &str,
+    ) -> impl StoreFuture<Option<Sealed>>;
 
     // Vault key check.
 

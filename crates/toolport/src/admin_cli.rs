@@ -110,7 +110,11 @@ pub enum TokenCommand {
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
     /// List the tenant's secrets (names and dates only; values are write-only).
-    List,
+    List {
+        /// Your own secrets (for servers using `${user_secret:NAME}`) instead of the tenant's.
+        #[arg(long)]
+        mine: bool,
+    },
     /// Set a secret. The value is read from stdin (never from the command line, where other users
     /// could see it), or from an environment variable with --from-env.
     Set {
@@ -118,9 +122,25 @@ pub enum SecretCommand {
         /// Take the value from this environment variable instead of stdin.
         #[arg(long, value_name = "VAR")]
         from_env: Option<String>,
+        /// Set your own secret (any role) instead of the tenant's.
+        #[arg(long)]
+        mine: bool,
     },
     /// Delete a secret.
-    Delete { name: String },
+    Delete {
+        name: String,
+        /// Delete your own secret instead of the tenant's.
+        #[arg(long)]
+        mine: bool,
+    },
+}
+
+impl SecretCommand {
+    fn mine(&self) -> bool {
+        match self {
+            Self::List { mine } | Self::Set { mine, .. } | Self::Delete { mine, .. } => *mine,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -304,10 +324,18 @@ pub async fn run(connection: Connection, command: AdminCommand) -> anyhow::Resul
             }
         }
         AdminCommand::Secret(c) => {
-            let t = api.tenant_path().await?;
+            // Your own secrets live in your token's tenant, whatever --tenant says.
+            let t = if c.mine() {
+                if api.tenant.is_some() {
+                    bail!("--mine acts in your token's own tenant; leave out --tenant");
+                }
+                "me".to_owned()
+            } else {
+                api.tenant_path().await?
+            };
             match c {
-                SecretCommand::List => api.list(&format!("{t}/secrets")).await?,
-                SecretCommand::Set { name, from_env } => {
+                SecretCommand::List { .. } => api.list(&format!("{t}/secrets")).await?,
+                SecretCommand::Set { name, from_env, .. } => {
                     let value = secret_value(&name, from_env.as_deref())?;
                     api.send(
                         "PUT",
@@ -316,7 +344,7 @@ pub async fn run(connection: Connection, command: AdminCommand) -> anyhow::Resul
                     )
                     .await?
                 }
-                SecretCommand::Delete { name } => {
+                SecretCommand::Delete { name, .. } => {
                     api.send("DELETE", &format!("{t}/secrets/{name}"), None)
                         .await?
                 }

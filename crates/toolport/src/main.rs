@@ -11,6 +11,7 @@ mod rotation;
 mod run;
 mod secrets;
 mod tenancy;
+mod user_credentials;
 
 use clap::Parser;
 

@@ -21,6 +21,7 @@ use crate::metering::Metering;
 use crate::rotation::GatewayRotation;
 use crate::secrets::ConfigSecrets;
 use crate::tenancy::{self, Tenancy};
+use crate::user_credentials::StoredUserCredentials;
 
 /// How long `toolport stdio` waits for its backends' first start before serving.
 const STDIO_SETTLE: std::time::Duration = std::time::Duration::from_secs(10);
@@ -136,6 +137,10 @@ async fn start(
     let gateway = Gateway::start(initial.gateway.clone(), shutdown.child_token()).await;
     gateway.set_call_gate(meter.clone());
     gateway.set_administrator_tenant(tenancy.admin_tenant.name.clone());
+    gateway.set_user_credentials(Arc::new(StoredUserCredentials::new(
+        tenancy.store.clone(),
+        tenancy.vault.clone(),
+    )));
     gateway.set_virtual_endpoints(endpoints::served(stored));
     let sync = Arc::new(EndpointSync::new(
         gateway.clone(),
@@ -295,8 +300,12 @@ fn check(path: &Path) -> anyhow::Result<()> {
             config.servers.len()
         );
         for (name, server) in &config.servers {
+            let per_user = match &server.per_user {
+                Some(p) => format!(", per user: {}", p.secrets.join(", ")),
+                None => String::new(),
+            };
             println!(
-                "  {name} ({}, prefix {:?}, tags {:?})",
+                "  {name} ({}, prefix {:?}, tags {:?}{per_user})",
                 server.spec.kind(),
                 server.prefix,
                 server.tags

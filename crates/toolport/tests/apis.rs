@@ -76,6 +76,7 @@ fn github_api(base_url: &str, mode: Mode) -> (String, ServerConfig) {
             prefix: "github".into(),
             tenants: Vec::new(),
             circuit_breaker: CircuitBreakerSettings::default(),
+            per_user: None,
         },
     )
 }

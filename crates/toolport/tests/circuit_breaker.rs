@@ -81,6 +81,7 @@ fn api_server(base_url: &str, breaker: CircuitBreakerSettings) -> (String, Serve
             prefix: "flaky".into(),
             tenants: Vec::new(),
             circuit_breaker: breaker,
+            per_user: None,
         },
     )
 }

@@ -1,7 +1,7 @@
 //! The admin API's routes: [`router`] puts every handler of this module's files under `/api/v1`.
 //!
-//! One file per resource: [`me`], [`tenants`], [`users`], [`members`], [`tokens`], [`secrets`],
-//! [`endpoints`], [`plans`], [`usage`], [`audit`], [`vault`];
+//! One file per resource: [`me`], [`my_secrets`], [`tenants`], [`users`], [`members`],
+//! [`tokens`], [`secrets`], [`endpoints`], [`plans`], [`usage`], [`audit`], [`vault`];
 //! [`records`] holds the JSON shapes of the store's records. Unknown paths under `/api/v1` are a
 //! problem+json 404 and a known path with another method a problem+json 405 (with `Allow`). The
 //! router sets no fallback of its own, so it merges into the server's router without clashing.
@@ -10,6 +10,7 @@ pub mod audit;
 pub mod endpoints;
 pub mod me;
 pub mod members;
+pub mod my_secrets;
 pub mod plans;
 pub mod records;
 pub mod secrets;
@@ -33,6 +34,11 @@ pub fn router<S: Store + 'static>(state: AdminState<S>) -> Router {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/v1/me", get(me::get_me))
+        .route("/api/v1/me/secrets", get(my_secrets::list_my_secrets::<S>))
+        .route(
+            "/api/v1/me/secrets/{name}",
+            put(my_secrets::put_my_secret::<S>).delete(my_secrets::delete_my_secret::<S>),
+        )
         .route(
             "/api/v1/tenants",
             get(tenants::list_tenants::<S>).post(tenants::create_tenant::<S>),

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 use toolport_store::Store;
-use toolport_vault::VaultError;
+use toolport_vault::{Sealed, VaultError};
 use utoipa::ToSchema;
 
 use super::records::{SecretPage, SecretView};
@@ -111,31 +111,7 @@ pub(crate) async fn put_secret<S: Store + 'static>(
     let tenant = caller.tenant(&state, &key).await?;
     caller.require_manager(&tenant, "write secrets")?;
     validate::secret_name(&name)?;
-    let body = body.value_redacted(EXPECTED_BODY)?;
-    let length = body.value.chars().count();
-    if !(1..=validate::SECRET_VALUE_MAX).contains(&length) {
-        return Err(Problem::invalid(format!(
-            "`value` must be 1 to {} characters, got {length}",
-            validate::SECRET_VALUE_MAX
-        )));
-    }
-    let sealed = state
-        .vault
-        .seal(&tenant.id, &name, body.value.as_bytes())
-        .map_err(|err| match err {
-            VaultError::TooLarge { .. } => Problem::invalid(format!(
-                "`value` is too large: at most {} bytes",
-                toolport_vault::MAX_SECRET_LEN
-            )),
-            other => {
-                tracing::error!(
-                    error = %other, tenant = %tenant.id, secret = %name,
-                    "admin API: sealing failed"
-                );
-                Problem::internal()
-            }
-        })?;
-    drop(body);
+    let sealed = seal_value(&state, &tenant.id, &name, body)?;
     let meta = state.store.put_secret(&tenant.id, &name, &sealed).await?;
     state.record_change(
         caller.principal(),
@@ -145,6 +121,39 @@ pub(crate) async fn put_secret<S: Store + 'static>(
         json!({}),
     );
     Ok(Json(meta.into()))
+}
+
+/// Seals a secret body's value under `tenant_id` and `vault_name` (validated, never echoed).
+pub(super) fn seal_value<S: Store + 'static>(
+    state: &AdminState<S>,
+    tenant_id: &str,
+    vault_name: &str,
+    body: JsonBody<SecretValue>,
+) -> Result<Sealed, Problem> {
+    let body = body.value_redacted(EXPECTED_BODY)?;
+    let length = body.value.chars().count();
+    if !(1..=validate::SECRET_VALUE_MAX).contains(&length) {
+        return Err(Problem::invalid(format!(
+            "`value` must be 1 to {} characters, got {length}",
+            validate::SECRET_VALUE_MAX
+        )));
+    }
+    state
+        .vault
+        .seal(tenant_id, vault_name, body.value.as_bytes())
+        .map_err(|err| match err {
+            VaultError::TooLarge { .. } => Problem::invalid(format!(
+                "`value` is too large: at most {} bytes",
+                toolport_vault::MAX_SECRET_LEN
+            )),
+            other => {
+                tracing::error!(
+                    error = %other, tenant = %tenant_id, secret = %vault_name,
+                    "admin API: sealing failed"
+                );
+                Problem::internal()
+            }
+        })
 }
 
 /// Deletes a secret (owner or admin).

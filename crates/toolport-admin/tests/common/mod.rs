@@ -31,6 +31,9 @@ use tower::ServiceExt;
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/me/secrets"),
+    ("PUT", "/api/v1/me/secrets/{name}"),
+    ("DELETE", "/api/v1/me/secrets/{name}"),
     ("GET", "/api/v1/tenants"),
     ("POST", "/api/v1/tenants"),
     ("GET", "/api/v1/tenants/{tenant}"),

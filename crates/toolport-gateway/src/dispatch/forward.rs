@@ -34,8 +34,14 @@ impl Gateway {
             .str_param("name")
             .map_err(|e| GatewayError::InvalidParams(e.message))?
             .to_string();
-        let (view, original) =
-            self.resolve_name(&session.scope, session.grant.as_deref(), &exposed, kind)?;
+        self.prepare_call(session, &exposed).await?;
+        let (view, original) = self.resolve_name(
+            &session.scope,
+            session.grant.as_deref(),
+            session.caller.as_deref(),
+            &exposed,
+            kind,
+        )?;
         let Request { id, method, params } = request;
         let mut params = params.unwrap_or_else(|| json!({}));
         let ticket = match (kind, self.call_gate.get()) {
@@ -115,7 +121,7 @@ impl Gateway {
         let mut result = self
             .forward(session, sink, &view, &method, Some(params), &id, &original)
             .await?;
-        let key = (view.name.clone(), original);
+        let key = (view.backend().clone(), original);
         match method.as_str() {
             "resources/subscribe" => {
                 session
@@ -171,6 +177,7 @@ impl Gateway {
                 let (view, original) = self.resolve_name(
                     &session.scope,
                     session.grant.as_deref(),
+                    session.caller.as_deref(),
                     name,
                     ListKind::Prompts,
                 )?;
@@ -211,6 +218,8 @@ impl Gateway {
         label: &str,
     ) -> Result<Value, GatewayError> {
         let server = view.name.to_string();
+        // A per-user instance serving a request is not idle.
+        let _in_use = view.instance.as_ref().map(|i| i.usage.begin());
         let permit = self
             .breakers
             .admit(&view.name, view.config.circuit_breaker)
@@ -393,14 +402,14 @@ impl<'a> CallGuard<'a> {
         session.in_flight.lock().expect("in-flight lock").insert(
             client_id.clone(),
             InFlight {
-                backend: view.name.clone(),
+                backend: view.backend().clone(),
                 peer: peer.clone(),
                 upstream_id,
                 cancel: cancel.clone(),
             },
         );
         gateway.routes.lock().expect("routes lock").insert(
-            (view.name.clone(), upstream_id),
+            (view.backend().clone(), upstream_id),
             RequestRoute {
                 session: Arc::downgrade(session) as Weak<Session>,
                 sink: sink.clone(),
@@ -410,7 +419,7 @@ impl<'a> CallGuard<'a> {
             gateway,
             session,
             client_id: client_id.clone(),
-            backend: view.name.clone(),
+            backend: view.backend().clone(),
             peer: peer.clone(),
             upstream_id,
             progress,

@@ -111,7 +111,7 @@ impl Gateway {
         session.state.lock().expect("session lock").log_level = Some(rank);
         // Backends are shared, so they log at the requested level and each session filters.
         let timeout = self.config().settings.request_timeout;
-        for view in self.views_in_scope(&session.scope, session.grant.as_deref()) {
+        for view in self.views_for(session) {
             if view.snapshot.capabilities.get("logging").is_none() {
                 continue;
             }

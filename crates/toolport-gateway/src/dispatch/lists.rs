@@ -31,7 +31,7 @@ impl Gateway {
             (ListKind::Resources, false) => "resources",
             (ListKind::Resources, true) => "resourceTemplates",
         };
-        let views = self.views_in_scope(&session.scope, session.grant.as_deref());
+        let views = self.views_for(session);
         // A virtual endpoint's items (it sees no whole backend, so `views` is empty for it).
         let composed = if templates {
             Vec::new()

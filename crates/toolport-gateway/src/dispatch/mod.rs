@@ -66,7 +66,7 @@ impl Gateway {
                     && bridge::is_cacheable_method(&method)
                     && let Some(obj) = result.as_object_mut()
                     && self
-                        .views_in_scope(&session.scope, session.grant.as_deref())
+                        .views_for(session)
                         .iter()
                         .any(|v| !v.snapshot.is_ready())
                 {
@@ -106,10 +106,16 @@ impl Gateway {
             "ping" => Ok(json!({})),
             "server/discover" => Ok(self.discover(session)),
             "logging/setLevel" => self.set_level(session, &request).await,
-            "tools/list" => self.list(session, &request, ListKind::Tools, false),
-            "prompts/list" => self.list(session, &request, ListKind::Prompts, false),
-            "resources/list" => self.list(session, &request, ListKind::Resources, false),
-            "resources/templates/list" => self.list(session, &request, ListKind::Resources, true),
+            "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" => {
+                self.prepare_user_instances(session).await;
+                let (kind, templates) = match request.method.as_str() {
+                    "tools/list" => (ListKind::Tools, false),
+                    "prompts/list" => (ListKind::Prompts, false),
+                    "resources/list" => (ListKind::Resources, false),
+                    _ => (ListKind::Resources, true),
+                };
+                self.list(session, &request, kind, templates)
+            }
             "tools/call" => match self.virtual_meta_call(&session.scope, request)? {
                 MetaCall::Answered(result) => Ok(result),
                 MetaCall::Forward(request) => {
@@ -122,14 +128,19 @@ impl Gateway {
                     .await
             }
             "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+                self.prepare_user_instances(session).await;
                 self.resource_request(session, request, sink).await
             }
-            "completion/complete" => self.complete(session, request, sink).await,
+            "completion/complete" => {
+                self.prepare_user_instances(session).await;
+                self.complete(session, request, sink).await
+            }
             _ => match &session.scope {
                 // A single-server endpoint is transparent: methods Toolport does not know (custom
                 // ones, newer ones) go to the backend as they are.
                 Scope::Server(name) => {
-                    let view = self.server_view(name)?;
+                    self.prepare_call(session, &request.method).await?;
+                    let view = self.server_view(session.caller.as_deref(), name)?;
                     if !crate::gateway::granted(session.grant.as_deref(), &view.config) {
                         return Err(GatewayError::MethodNotFound(request.method));
                     }
@@ -169,7 +180,7 @@ impl Gateway {
                 }
             }
             "notifications/roots/list_changed" => {
-                for view in self.views_in_scope(&session.scope, session.grant.as_deref()) {
+                for view in self.views_for(session) {
                     if let Some(peer) = view.snapshot.ready_peer() {
                         let _ = peer.notify("notifications/roots/list_changed", None);
                     }

@@ -14,21 +14,28 @@ use crate::session::{Scope, Session};
 use crate::view::BackendView;
 
 impl Gateway {
-    /// The view of a configured server, whatever its state.
-    pub(super) fn server_view(&self, name: &str) -> Result<Arc<BackendView>, GatewayError> {
+    /// The view of a configured server as `caller` sees it, whatever its state.
+    pub(super) fn server_view(
+        &self,
+        caller: Option<&Caller>,
+        name: &str,
+    ) -> Result<Arc<BackendView>, GatewayError> {
         self.registry
             .view(name)
+            .map(|v| self.for_caller(caller, v))
             .ok_or_else(|| GatewayError::Unavailable {
                 server: name.to_string(),
                 reason: "not configured".into(),
             })
     }
 
-    /// The backend and original name behind an exposed tool or prompt name.
+    /// The backend and original name behind an exposed tool or prompt name, as `caller` sees
+    /// the backends (their instances of per-user servers).
     pub(super) fn resolve_name(
         &self,
         scope: &Scope,
         grant: Option<&str>,
+        caller: Option<&Caller>,
         exposed: &str,
         kind: ListKind,
     ) -> Result<(Arc<BackendView>, String), GatewayError> {
@@ -44,17 +51,22 @@ impl Gateway {
             let (prefix, _) = names::split(exposed).ok_or_else(unknown)?;
             let view = self
                 .view_for_prefix(scope, grant, prefix, exposed)
+                .map(|v| self.for_caller(caller, v))
                 .ok_or_else(unknown)?;
             let original = view.original_name(exposed).ok_or_else(unknown)?.to_string();
             (view, original)
         } else {
-            let views = self.views_in_scope(scope, grant);
+            let views: Vec<_> = self
+                .views_in_scope(scope, grant)
+                .into_iter()
+                .map(|v| self.for_caller(caller, v))
+                .collect();
             let owner = views.iter().find(|v| listed(v, kind, exposed));
             match (owner, scope) {
                 (Some(v), _) => (v.clone(), exposed.to_string()),
                 // A single server that is down cannot say what it has; say it is down.
                 (None, Scope::Server(name)) => {
-                    let view = self.server_view(name)?;
+                    let view = self.server_view(caller, name)?;
                     if !crate::gateway::granted(grant, &view.config) {
                         return Err(unknown());
                     }
@@ -90,7 +102,7 @@ impl Gateway {
     ) -> Vec<(String, String)> {
         let grant = self.grant_of(caller);
         let Ok((view, original)) =
-            self.resolve_name(scope, grant.as_deref(), exposed, ListKind::Tools)
+            self.resolve_name(scope, grant.as_deref(), caller, exposed, ListKind::Tools)
         else {
             return Vec::new();
         };
@@ -145,7 +157,7 @@ impl Gateway {
         session: &Session,
         exposed: &str,
     ) -> Result<(Arc<BackendView>, String), GatewayError> {
-        let views = self.views_in_scope(&session.scope, session.grant.as_deref());
+        let views = self.views_for(session);
         let found = if session.scope.namespaced() {
             names::unwrap_uri(exposed)
                 .and_then(|(alias, original)| {

@@ -133,7 +133,7 @@ impl Gateway {
                         .lock()
                         .expect("session lock")
                         .subscriptions
-                        .insert((view.name.clone(), original));
+                        .insert((view.backend().clone(), original));
                     subscribed.push(Value::String(uri.to_string()));
                 }
             }

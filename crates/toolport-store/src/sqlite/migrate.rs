@@ -37,10 +37,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "endpoints",
         sql: include_str!("../../migrations/sqlite/0003_endpoints.sql"),
     },
+    Migration {
+        version: 4,
+        name: "user_secrets",
+        sql: include_str!("../../migrations/sqlite/0004_user_secrets.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub(crate) const LATEST_VERSION: i64 = 3;
+pub(crate) const LATEST_VERSION: i64 = 4;
 
 fn checksum(sql: &str) -> String {
     let digest = Sha256::digest(sql.as_bytes());

@@ -16,7 +16,7 @@ use sqlx::sqlite::{
 };
 use toolport_vault::Sealed;
 
-use crate::model::now;
+use crate::model::{USER_SECRET_PREFIX, now};
 use crate::store::Store;
 use crate::{
     AuditEntry, CreatedToken, Endpoint, EndpointChanges, EndpointTool, Membership, NewEndpoint,
@@ -685,11 +685,17 @@ impl Store for SqliteStore {
                 (Some(tenant), Some(name))
             }
         };
+        // Users' own secrets join under the names the vault sealed them with.
         let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT tenant_id, name, sealed FROM secrets
+            "SELECT tenant_id, name, sealed FROM (
+                 SELECT tenant_id, name, sealed FROM secrets
+                 UNION ALL
+                 SELECT tenant_id, ? || user_id || '/' || name AS name, sealed FROM user_secrets
+             )
              WHERE ? IS NULL OR tenant_id > ? OR (tenant_id = ? AND name > ?)
              ORDER BY tenant_id, name LIMIT ?",
         )
+        .bind(USER_SECRET_PREFIX)
         .bind(after_tenant)
         .bind(after_tenant)
         .bind(after_tenant)
@@ -719,16 +725,123 @@ impl Store for SqliteStore {
         expected: &Sealed,
         replacement: &Sealed,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE secrets SET sealed = ? WHERE tenant_id = ? AND name = ? AND sealed = ?",
+        let done =
+            match name
+                .strip_prefix(USER_SECRET_PREFIX)
+                .and_then(|rest| rest.split_once('/'))
+            {
+                Some((user_id, own_name)) => {
+                    sqlx::query(
+                        "UPDATE user_secrets SET sealed = ?
+                     WHERE tenant_id = ? AND user_id = ? AND name = ? AND sealed = ?",
+                    )
+                    .bind(replacement.encode())
+                    .bind(tenant_id)
+                    .bind(user_id)
+                    .bind(own_name)
+                    .bind(expected.encode())
+                    .execute(&self.pool)
+                    .await?
+                }
+                None => sqlx::query(
+                    "UPDATE secrets SET sealed = ? WHERE tenant_id = ? AND name = ? AND sealed = ?",
+                )
+                .bind(replacement.encode())
+                .bind(tenant_id)
+                .bind(name)
+                .bind(expected.encode())
+                .execute(&self.pool)
+                .await?,
+            };
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn put_user_secret(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        name: &str,
+        sealed_value: &Sealed,
+    ) -> Result<SecretMeta, StoreError> {
+        let at = now();
+        let row: SecretRow = sqlx::query_as(
+            "INSERT INTO user_secrets (tenant_id, user_id, name, sealed, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (tenant_id, user_id, name)
+             DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at
+             RETURNING tenant_id, name, created_at, updated_at",
         )
-        .bind(replacement.encode())
         .bind(tenant_id)
+        .bind(user_id)
         .bind(name)
-        .bind(expected.encode())
+        .bind(sealed_value.encode())
+        .bind(at)
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_sqlx(e, "a secret with this name exists", "member"))?;
+        Ok(secret_from(row))
+    }
+
+    async fn delete_user_secret(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM user_secrets WHERE tenant_id = ? AND user_id = ? AND name = ?",
+        )
+        .bind(tenant_id)
+        .bind(user_id)
+        .bind(name)
         .execute(&self.pool)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("secret"));
+        }
+        Ok(())
+    }
+
+    async fn list_user_secrets(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<SecretMeta>, StoreError> {
+        let rows: Vec<SecretRow> = sqlx::query_as(
+            "SELECT tenant_id, name, created_at, updated_at FROM user_secrets
+             WHERE tenant_id = ? AND user_id = ? AND (? IS NULL OR name > ?)
+             ORDER BY name LIMIT ?",
+        )
+        .bind(tenant_id)
+        .bind(user_id)
+        .bind(&page.after)
+        .bind(&page.after)
+        .bind(fetch_limit(page))
+        .fetch_all(&self.pool)
+        .await?;
+        let rows = rows.into_iter().map(secret_from).collect();
+        Ok(Page::from_rows(rows, page.effective_limit(), |s| {
+            s.name.clone()
+        }))
+    }
+
+    async fn sealed_user_secret(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        name: &str,
+    ) -> Result<Option<Sealed>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT sealed FROM user_secrets WHERE tenant_id = ? AND user_id = ? AND name = ?",
+        )
+        .bind(tenant_id)
+        .bind(user_id)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(text,)| sealed(&text)).transpose()
     }
 
     async fn vault_key_check(&self) -> Result<Option<Sealed>, StoreError> {

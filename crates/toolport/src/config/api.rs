@@ -1,6 +1,7 @@
 //! Validating one `apis` entry: the description's location, format and mode, credentials with
 //! `${VAR}` expanded, filters, limits; the result is a server whose backend is an HTTP API.
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::time::Duration;
 
@@ -12,9 +13,9 @@ use toolport_upstream::api::{
 };
 
 use super::breaker::circuit_breaker;
-use super::interpolate::expand;
+use super::interpolate::{expand, expand_per_user};
 use super::raw::{RawApi, RawAuth};
-use super::validate::{Context, Invalid, check_server_name, invalid};
+use super::validate::{Context, Invalid, check_server_name, invalid, per_user};
 
 /// The API's own HTTP deadline; the gateway allows a little more so the API's clearer error wins.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -30,7 +31,14 @@ pub fn api_config(
     let x = |field: &str, value: &str| {
         expand(value, cx.env, None).map_err(|m| invalid(format!("{key}.{field}"), m))
     };
+    // Auth values and headers may also reference the calling user's own secrets (which makes the
+    // API per-user); variables may end up in URLs, so they take the administrator's only.
+    let user_secrets = RefCell::new(Vec::new());
     let credential = |field: &str, value: &str| {
+        expand_per_user(value, cx.env, cx.secrets, &mut user_secrets.borrow_mut())
+            .map_err(|m| invalid(format!("{key}.{field}"), m))
+    };
+    let shared_credential = |field: &str, value: &str| {
         expand(value, cx.env, Some(cx.secrets)).map_err(|m| invalid(format!("{key}.{field}"), m))
     };
     let mut spec = x("spec", &raw.spec)?;
@@ -76,7 +84,7 @@ pub fn api_config(
     for (k, v) in &raw.variables {
         config
             .variables
-            .insert(k.clone(), credential(&format!("variables.{k}"), v)?);
+            .insert(k.clone(), shared_credential(&format!("variables.{k}"), v)?);
     }
     config.filter = Filter {
         include: raw.include,
@@ -103,6 +111,7 @@ pub fn api_config(
         prefix,
         tenants: super::validate::grants(&raw.tenants, key)?,
         circuit_breaker,
+        per_user: per_user(user_secrets.into_inner(), raw.idle_seconds, key)?,
     })
 }
 

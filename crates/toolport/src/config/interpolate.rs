@@ -2,17 +2,41 @@
 //! passed in (the process environment in production, a map in tests). `$${` writes a literal `${`.
 //! `${secret:NAME}` takes a vault secret, where the caller allows secrets (credentials: headers,
 //! environment variables, API auth values), and nowhere else (a URL or a command line ends up in
-//! logs).
+//! logs). `${user_secret:NAME}` (the calling user's own secret) is allowed only in an MCP server's
+//! `env` and `headers` and an API's `auth` values and `headers`; it stays in the value as written,
+//! and the gateway fills it in per user.
+
+use toolport_gateway::config::user_secret_placeholder;
 
 /// Resolves a vault secret by name; the error says how to set it.
 pub type SecretLookup<'a> = &'a dyn Fn(&str) -> Result<String, String>;
 
 /// Expands every reference in `input`; the error names the first unset variable. `secrets` is
-/// `None` where secrets are not allowed.
+/// `None` where secrets are not allowed. User secrets are refused (see [`expand_per_user`]).
 pub fn expand(
     input: &str,
     env: &dyn Fn(&str) -> Option<String>,
     secrets: Option<SecretLookup<'_>>,
+) -> Result<String, String> {
+    expand_with(input, env, secrets, None)
+}
+
+/// Like [`expand`] for a value that may also reference user secrets: each one stays as
+/// `${user_secret:NAME}` and its name is added to `user_secrets`.
+pub fn expand_per_user(
+    input: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    secrets: SecretLookup<'_>,
+    user_secrets: &mut Vec<String>,
+) -> Result<String, String> {
+    expand_with(input, env, Some(secrets), Some(user_secrets))
+}
+
+fn expand_with(
+    input: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    secrets: Option<SecretLookup<'_>>,
+    mut user_secrets: Option<&mut Vec<String>>,
 ) -> Result<String, String> {
     let mut out = String::with_capacity(input.len());
     let mut rest = input;
@@ -29,6 +53,26 @@ pub fn expand(
             .find('}')
             .ok_or_else(|| format!("unclosed \"${{\" in {input:?}; write $${{ for a literal"))?;
         let body = &after[..end];
+        if let Some(name) = body.strip_prefix("user_secret:") {
+            let names = user_secrets.as_deref_mut().ok_or_else(|| {
+                format!(
+                    "${{user_secret:{name}}} is not allowed here; user secrets go in an MCP server's env or headers, or an API's auth values or headers"
+                )
+            })?;
+            let valid = (1..=128).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+            if !valid {
+                return Err(format!(
+                    "invalid user secret name {name:?}: use 1 to 128 letters, digits, '_', '.' or '-'"
+                ));
+            }
+            out.push_str(&user_secret_placeholder(name));
+            names.push(name.to_string());
+            rest = &after[end + 1..];
+            continue;
+        }
         if let Some(secret) = body.strip_prefix("secret:") {
             let lookup = secrets.ok_or_else(|| {
                 format!(
@@ -108,6 +152,33 @@ mod tests {
             expand("https://${secret:gh}@host", &env, None)
                 .unwrap_err()
                 .contains("not allowed here")
+        );
+    }
+
+    #[test]
+    fn user_secrets_stay_as_written_where_allowed() {
+        let secrets = |_: &str| Ok("shared".to_string());
+        let mut names = Vec::new();
+        assert_eq!(
+            expand_per_user(
+                "token ${user_secret:GH_TOKEN} ${secret:x}",
+                &env,
+                &secrets,
+                &mut names
+            )
+            .unwrap(),
+            "token ${user_secret:GH_TOKEN} shared"
+        );
+        assert_eq!(names, ["GH_TOKEN"]);
+        assert!(
+            expand("${user_secret:GH_TOKEN}", &env, Some(&secrets))
+                .unwrap_err()
+                .contains("not allowed here")
+        );
+        assert!(
+            expand_per_user("${user_secret:a b}", &env, &secrets, &mut names)
+                .unwrap_err()
+                .contains("invalid user secret name")
         );
     }
 

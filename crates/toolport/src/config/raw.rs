@@ -50,6 +50,8 @@ pub struct RawServer {
     #[serde(default)]
     pub tenants: Vec<String>,
     pub circuit_breaker: Option<RawCircuitBreaker>,
+    /// Seconds an unused per-user instance keeps running (servers using `${user_secret:…}`).
+    pub idle_seconds: Option<u64>,
     /// Keys other clients add (e.g. `autoApprove`); kept to warn about likely typos.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
@@ -142,6 +144,8 @@ pub struct RawApi {
     #[serde(default)]
     pub tenants: Vec<String>,
     pub circuit_breaker: Option<RawCircuitBreaker>,
+    /// Seconds an unused per-user instance keeps running (APIs using `${user_secret:…}`).
+    pub idle_seconds: Option<u64>,
 }
 
 /// Upstream credentials of an API, tagged by `type`.

@@ -172,6 +172,105 @@ fn secrets_fill_credentials() {
 }
 
 #[test]
+fn user_secrets_make_a_server_per_user() {
+    let config = json(
+        r#"{"mcpServers": {
+            "local": {"command": "x", "env": {"GH_TOKEN": "${user_secret:GH_TOKEN}", "SHARED": "${secret:gh}"},
+                      "idleSeconds": 60},
+            "remote": {"url": "https://h/mcp",
+                       "headers": {"Authorization": "Bearer ${user_secret:GH_TOKEN}", "X-Org": "${user_secret:ORG}"}},
+            "plain": {"command": "y"}
+        }}"#,
+    )
+    .unwrap();
+    let local = &config.servers["local"];
+    let per_user = local.per_user.as_ref().expect("local is per-user");
+    assert_eq!(per_user.secrets, ["GH_TOKEN"]);
+    assert_eq!(per_user.idle, Duration::from_secs(60));
+    let UpstreamSpec::Stdio { env, .. } = &local.spec else {
+        panic!("stdio expected");
+    };
+    // The user secret stays a placeholder; the administrator's secret is filled in.
+    assert_eq!(env["GH_TOKEN"], "${user_secret:GH_TOKEN}");
+    assert_eq!(env["SHARED"], "ghp_from_vault");
+    let remote = config.servers["remote"].per_user.as_ref().unwrap();
+    assert_eq!(remote.secrets, ["GH_TOKEN", "ORG"]);
+    assert_eq!(remote.idle, toolport_gateway::PerUser::DEFAULT_IDLE);
+    assert!(config.servers["plain"].per_user.is_none());
+
+    // Filled in per user: only the placeholders, in env and headers.
+    let filled = config.servers["remote"]
+        .with_user_secrets(&|name| Some(format!("<{name}>")))
+        .unwrap();
+    let UpstreamSpec::StreamableHttp { headers, .. } = &filled.spec else {
+        panic!("http expected");
+    };
+    assert_eq!(headers["Authorization"], "Bearer <GH_TOKEN>");
+    assert_eq!(headers["X-Org"], "<ORG>");
+    let missing = config.servers["remote"]
+        .with_user_secrets(&|name| (name == "GH_TOKEN").then(|| "t".to_owned()))
+        .unwrap_err();
+    assert_eq!(missing, "ORG");
+}
+
+#[test]
+fn user_secrets_make_an_api_per_user() {
+    let config = json(
+        r#"{"apis": {"gh": {"spec": "gh.json", "auth": {"type": "bearer", "token": "${user_secret:GH_TOKEN}"},
+                            "headers": {"X-Team": "${user_secret:TEAM}"}, "idleSeconds": 30}}}"#,
+    )
+    .unwrap();
+    let gh = &config.servers["gh"];
+    let per_user = gh.per_user.as_ref().expect("gh is per-user");
+    assert_eq!(per_user.secrets, ["GH_TOKEN", "TEAM"]);
+    assert_eq!(per_user.idle, Duration::from_secs(30));
+    let filled = gh
+        .with_user_secrets(&|name| Some(format!("<{name}>")))
+        .unwrap();
+    let UpstreamSpec::Api(api) = &filled.spec else {
+        panic!("api expected");
+    };
+    assert!(
+        matches!(&api.auth, toolport_upstream::api::ApiAuth::Bearer { token } if token == "<GH_TOKEN>")
+    );
+    assert_eq!(api.headers["X-Team"], "<TEAM>");
+}
+
+#[test]
+fn user_secrets_are_refused_outside_credentials() {
+    let cases = [
+        (
+            r#"{"mcpServers": {"a": {"url": "https://h/${user_secret:T}"}}}"#,
+            "mcpServers.a.url: ${user_secret:T} is not allowed here",
+        ),
+        (
+            r#"{"mcpServers": {"a": {"command": "x", "args": ["${user_secret:T}"]}}}"#,
+            "mcpServers.a.args[0]: ${user_secret:T} is not allowed here",
+        ),
+        (
+            r#"{"mcpServers": {"a": {"command": "x", "env": {"K": "${user_secret:bad name}"}}}}"#,
+            "invalid user secret name",
+        ),
+        (
+            r#"{"mcpServers": {"a": {"command": "x", "idleSeconds": 5}}}"#,
+            "mcpServers.a.idleSeconds: applies only to a server or API that uses ${user_secret:NAME}",
+        ),
+        (
+            r#"{"mcpServers": {"a": {"command": "x", "env": {"K": "${user_secret:T}"}, "idleSeconds": 0}}}"#,
+            "mcpServers.a.idleSeconds: must be at least 1",
+        ),
+        (
+            r#"{"apis": {"p": {"spec": "p.yaml", "variables": {"v": "${user_secret:T}"}}}}"#,
+            "apis.p.variables.v: ${user_secret:T} is not allowed here",
+        ),
+    ];
+    for (text, needle) in cases {
+        let err = error_of(text);
+        assert!(err.contains(needle), "{text}\n=> {err}");
+    }
+}
+
+#[test]
 fn type_errors_carry_the_key_path_and_position() {
     let err = error_of(r#"{"mcpServers": {"a": {"command": "x", "args": "not-a-list"}}}"#);
     assert!(err.contains("mcpServers.a.args"), "{err}");

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use toolport_gateway::config::{
-    EndpointConfig, GatewayConfig, HttpSettings, McpAccess, ServerConfig, Settings, ToolFilter,
+    EndpointConfig, GatewayConfig, HttpSettings, McpAccess, PerUser, ServerConfig, Settings,
+    ToolFilter,
 };
 use toolport_gateway::names;
 use toolport_metering::MeteringConfig;
@@ -15,7 +16,7 @@ use toolport_upstream::UpstreamSpec;
 
 use super::Config;
 use super::breaker::circuit_breaker;
-use super::interpolate::{SecretLookup, expand};
+use super::interpolate::{SecretLookup, expand, expand_per_user};
 use super::raw::{RawFile, RawServer};
 
 /// A problem at a key path, e.g. `mcpServers.github.url`.
@@ -251,8 +252,10 @@ fn server_config(
     let x = |field: &str, value: &str| {
         expand(value, cx.env, None).map_err(|m| invalid(format!("{key}.{field}"), m))
     };
-    let credential = |field: &str, value: &str| {
-        expand(value, cx.env, Some(cx.secrets)).map_err(|m| invalid(format!("{key}.{field}"), m))
+    let mut user_secrets = Vec::new();
+    let mut credential = |field: &str, value: &str| {
+        expand_per_user(value, cx.env, cx.secrets, &mut user_secrets)
+            .map_err(|m| invalid(format!("{key}.{field}"), m))
     };
     let kind = server.kind.as_deref().map(str::to_ascii_lowercase);
     let spec = match (kind.as_deref(), &server.command, &server.url) {
@@ -315,6 +318,7 @@ fn server_config(
             ));
         }
     };
+    let per_user = per_user(user_secrets, server.idle_seconds, key)?;
     let prefix = server.prefix.unwrap_or_else(|| name.to_string());
     check_server_name(&prefix).map_err(|m| invalid(format!("{key}.prefix"), m))?;
     let circuit_breaker = circuit_breaker(
@@ -335,6 +339,7 @@ fn server_config(
         prefix,
         tenants: grants(&server.tenants, key)?,
         circuit_breaker,
+        per_user,
     })
 }
 
@@ -356,6 +361,36 @@ pub(super) fn grants(tenants: &[String], key: &str) -> Result<Vec<String>, Inval
         }
     }
     Ok(tenants.to_vec())
+}
+
+/// A server whose credentials reference user secrets runs one instance per user.
+pub(super) fn per_user(
+    mut secrets: Vec<String>,
+    idle_seconds: Option<u64>,
+    key: &str,
+) -> Result<Option<PerUser>, Invalid> {
+    if secrets.is_empty() {
+        return match idle_seconds {
+            None => Ok(None),
+            Some(_) => Err(invalid(
+                format!("{key}.idleSeconds"),
+                "applies only to a server or API that uses ${user_secret:NAME} in its credentials (one instance per user); remove it",
+            )),
+        };
+    }
+    secrets.sort();
+    secrets.dedup();
+    let idle = match idle_seconds {
+        None => PerUser::DEFAULT_IDLE,
+        Some(0) => {
+            return Err(invalid(
+                format!("{key}.idleSeconds"),
+                "must be at least 1 (seconds an unused per-user instance keeps running)",
+            ));
+        }
+        Some(s) => Duration::from_secs(s),
+    };
+    Ok(Some(PerUser { secrets, idle }))
 }
 
 fn check_url(url: &str) -> Result<(), String> {

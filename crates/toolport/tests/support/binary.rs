@@ -153,10 +153,15 @@ pub const PING_SPEC: &str = r#"{"openapi": "3.0.3", "info": {"title": "ping", "v
 
 /// Runs `toolport ARGS` against the gateway as the administrator, `stdin` on its standard input.
 pub async fn cli_output(gw: &Gateway, args: &[&str], stdin: &str) -> Output {
+    cli_output_as(gw, ADMIN_TOKEN, args, stdin).await
+}
+
+/// Like [`cli_output`] with another API token.
+pub async fn cli_output_as(gw: &Gateway, token: &str, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(BIN)
         .args(args)
         .env("TOOLPORT_URL", gw.base())
-        .env("TOOLPORT_TOKEN", ADMIN_TOKEN)
+        .env("TOOLPORT_TOKEN", token)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -48,6 +48,7 @@ pub fn server(name: &str, spec: UpstreamSpec) -> (String, ServerConfig) {
             prefix: name.to_string(),
             tenants: Vec::new(),
             circuit_breaker: CircuitBreakerSettings::default(),
+            per_user: None,
         },
     )
 }
@@ -96,7 +97,7 @@ impl TestGateway {
     /// Waits until every backend is ready (or panics after 30 s, naming the laggards).
     pub async fn ready(&self) {
         wait_for("every backend ready", Duration::from_secs(30), || {
-            self.gateway.readiness().iter().all(|b| b.state == "ready")
+            self.gateway.readiness().iter().all(|b| b.is_ready())
         })
         .await;
     }
