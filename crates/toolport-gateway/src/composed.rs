@@ -22,6 +22,7 @@ use toolport_import::{JsonText, McpTool, Mode, OperationInfo, ToolAnnotations};
 use toolport_protocol::{Message, Notification, Request};
 use toolport_upstream::api::{json_result, text_result};
 
+use crate::admission::Caller;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::registry::ListKind;
@@ -208,15 +209,38 @@ impl Gateway {
             .is_some_and(|d| d.tools.iter().any(|t| t.visible && t.upstream == backend))
     }
 
-    /// The visible selected tools their backends currently offer, each with its catalog entry
-    /// renamed and redescribed.
-    fn offered<'d>(&self, definition: &'d VirtualEndpoint) -> Vec<(&'d VirtualTool, Value)> {
+    /// The backend behind a selected tool as `session` sees it: only while it is granted to the
+    /// session's tenant, and a per-user server's instance of the session's user.
+    fn selected_view(
+        &self,
+        grant: Option<&str>,
+        caller: Option<&Caller>,
+        upstream: &str,
+    ) -> Option<Arc<BackendView>> {
+        let view = self
+            .registry
+            .view(upstream)
+            .filter(|v| crate::gateway::granted(grant, &v.config))?;
+        Some(self.for_caller(caller, view))
+    }
+
+    /// The visible selected tools their backends currently offer the session, each with its
+    /// catalog entry renamed and redescribed.
+    fn offered<'d>(
+        &self,
+        session: &Session,
+        definition: &'d VirtualEndpoint,
+    ) -> Vec<(&'d VirtualTool, Value)> {
         definition
             .tools
             .iter()
             .filter(|t| t.visible)
             .filter_map(|t| {
-                let view = self.registry.view(&t.upstream)?;
+                let view = self.selected_view(
+                    session.grant.as_deref(),
+                    session.caller.as_deref(),
+                    &t.upstream,
+                )?;
                 let mut item = view
                     .tools
                     .plain
@@ -234,8 +258,8 @@ impl Gateway {
 
     /// The items a virtual scope lists: its offered tools in the `tools` mode, the meta-tools of
     /// its mode otherwise; nothing for other lists or other scopes.
-    pub(crate) fn virtual_listing(&self, scope: &Scope, kind: ListKind) -> Vec<Value> {
-        let Some(definition) = self.virtual_definition(scope) else {
+    pub(crate) fn virtual_listing(&self, session: &Session, kind: ListKind) -> Vec<Value> {
+        let Some(definition) = self.virtual_definition(&session.scope) else {
             return Vec::new();
         };
         if kind != ListKind::Tools {
@@ -244,7 +268,7 @@ impl Gateway {
         let meta = match definition.mode {
             Mode::Tools => {
                 return self
-                    .offered(&definition)
+                    .offered(session, &definition)
                     .into_iter()
                     .map(|(_, item)| item)
                     .collect();
@@ -262,11 +286,11 @@ impl Gateway {
     /// tool. Everything else is routed as it is.
     pub(crate) fn virtual_meta_call(
         &self,
-        scope: &Scope,
+        session: &Session,
         request: Request,
     ) -> Result<MetaCall, GatewayError> {
         let Some(definition) = self
-            .virtual_definition(scope)
+            .virtual_definition(&session.scope)
             .filter(|d| d.mode != Mode::Tools)
         else {
             return Ok(MetaCall::Forward(request));
@@ -296,7 +320,7 @@ impl Gateway {
                 .map_or(default, |n| usize::try_from(n).unwrap_or(usize::MAX))
         };
         let ops: Vec<SelectedOperation> = self
-            .offered(&definition)
+            .offered(session, &definition)
             .iter()
             .map(|(selected, item)| SelectedOperation::of(selected, item))
             .collect();
@@ -349,6 +373,8 @@ impl Gateway {
     pub(crate) fn resolve_virtual(
         &self,
         scope: &Scope,
+        grant: Option<&str>,
+        caller: Option<&Caller>,
         exposed: &str,
         kind: ListKind,
     ) -> Result<(Arc<BackendView>, String), GatewayError> {
@@ -365,7 +391,9 @@ impl Gateway {
             .iter()
             .find(|t| t.visible && t.exposed == exposed)
             .ok_or_else(unknown)?;
-        let view = self.registry.view(&selected.upstream).ok_or_else(unknown)?;
+        let view = self
+            .selected_view(grant, caller, &selected.upstream)
+            .ok_or_else(unknown)?;
         if !view.snapshot.is_ready() {
             return Err(GatewayError::Unavailable {
                 server: view.name.to_string(),

@@ -473,3 +473,63 @@ async fn dispatch_and_search_modes_serve_the_selection_through_meta_tools() {
     );
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn a_grant_removed_from_the_configuration_takes_the_tool_out_of_endpoints() {
+    let mut gw = Gateway::new();
+    let mut fx = fixture_server();
+    fx["tenants"] = json!(["bravo"]);
+    gw.write_config(json!({"mcpServers": {"fx": fx.clone()}}));
+    gw.start(&[("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
+    let bravo = bravo_token(&gw).await;
+    let created = reqwest::Client::new()
+        .post(format!("{}/api/v1/tenants/bravo/endpoints", gw.base()))
+        .bearer_auth(&bravo)
+        .json(&json!({"slug": "b-team",
+                      "tools": [{"upstream": "fx", "tool": "echo", "name": "say"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    let client =
+        Client::connect_as(format!("{}/mcp/b-team", gw.base()), "2025-11-25", &bravo).await;
+    assert_eq!(client.tool_names().await, ["say"]);
+    assert_eq!(
+        client.call(2, "say", json!({"text": "hi"})).await["content"][0]["text"],
+        "hi"
+    );
+
+    // The administrator takes the grant back: the selection stays, but serves nothing.
+    fx["tenants"] = json!([]);
+    gw.write_config(json!({"mcpServers": {"fx": fx}}));
+    support::wait_for_async(
+        "the tool to leave the endpoint",
+        Duration::from_secs(10),
+        async || client.tool_names().await.is_empty(),
+    )
+    .await;
+    let refused = client
+        .request(
+            3,
+            "tools/call",
+            json!({"name": "say", "arguments": {"text": "hi"}}),
+        )
+        .await;
+    assert!(
+        refused.error(3)["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown tool"),
+        "{:?}",
+        refused.error(3)
+    );
+    let ended = reqwest::Client::new()
+        .delete(format!("{}/mcp/b-team", gw.base()))
+        .bearer_auth(&bravo)
+        .header(support::SESSION, client.session.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 200);
+    gw.stop().await;
+}

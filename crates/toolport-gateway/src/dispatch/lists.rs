@@ -36,7 +36,7 @@ impl Gateway {
         let composed = if templates {
             Vec::new()
         } else {
-            self.virtual_listing(&session.scope, kind)
+            self.virtual_listing(session, kind)
         };
         let mut items: Vec<&Value> = composed.iter().collect();
         let mut seen = HashSet::new();

@@ -116,7 +116,7 @@ impl Gateway {
                 };
                 self.list(session, &request, kind, templates)
             }
-            "tools/call" => match self.virtual_meta_call(&session.scope, request)? {
+            "tools/call" => match self.virtual_meta_call(session, request)? {
                 MetaCall::Answered(result) => Ok(result),
                 MetaCall::Forward(request) => {
                     self.call_named(session, request, sink, ListKind::Tools)

@@ -40,7 +40,7 @@ impl Gateway {
         kind: ListKind,
     ) -> Result<(Arc<BackendView>, String), GatewayError> {
         if let Scope::Virtual { .. } = scope {
-            return self.resolve_virtual(scope, exposed, kind);
+            return self.resolve_virtual(scope, grant, caller, exposed, kind);
         }
         let unknown = || match kind {
             ListKind::Prompts => GatewayError::UnknownPrompt(exposed.to_string()),
