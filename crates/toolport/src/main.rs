@@ -15,6 +15,11 @@ mod user_credentials;
 
 use clap::Parser;
 
+/// Every call allocates on one thread and frees on another (request tasks, the batched usage and
+/// audit writers): glibc's allocator spends a tenth of the gateway's CPU on that, mimalloc far less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     // `toolport call` prints JSON for people and scripts: only errors unless RUST_LOG asks.
