@@ -20,6 +20,8 @@ pub struct AdminState<S> {
     pub(crate) catalog: Arc<dyn EndpointCatalog>,
     pub(crate) meter: Arc<CallMeter<S>>,
     pub(crate) rotation: Option<Arc<dyn KeyRotation>>,
+    /// The tenant owning the configuration file (it cannot be deleted), when there is one.
+    pub(crate) administrator: Option<String>,
 }
 
 impl<S: Store + 'static> AdminState<S> {
@@ -40,8 +42,16 @@ impl<S: Store + 'static> AdminState<S> {
             auth,
             meter,
             rotation: None,
+            administrator: None,
             catalog: Arc::new(NoGateway),
         }
+    }
+
+    /// Names the administrator's tenant (the owner of the configuration file's servers and
+    /// secrets): deleting it is refused.
+    pub fn with_administrator_tenant(mut self, tenant_id: String) -> Self {
+        self.administrator = Some(tenant_id);
+        self
     }
 
     /// Offers `POST /api/v1/vault/rotate`, performed by `rotation` (without it the route answers
@@ -66,6 +76,7 @@ impl<S> Clone for AdminState<S> {
             catalog: Arc::clone(&self.catalog),
             meter: Arc::clone(&self.meter),
             rotation: self.rotation.clone(),
+            administrator: self.administrator.clone(),
         }
     }
 }

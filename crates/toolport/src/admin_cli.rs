@@ -405,6 +405,12 @@ async fn user(api: &Api, command: UserCommand) -> anyhow::Result<Value> {
     match command {
         UserCommand::List => api.list("users").await,
         UserCommand::Create { email, name } => {
+            // Without --name, the part of the email before `@` names the user.
+            let name = if name.is_empty() {
+                email.split('@').next().unwrap_or(&email).to_owned()
+            } else {
+                name
+            };
             api.send("POST", "users", Some(json!({"email": email, "name": name})))
                 .await
         }

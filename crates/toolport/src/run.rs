@@ -264,7 +264,8 @@ fn admin_api(
             meter,
         )
         .with_key_rotation(rotation)
-        .with_endpoint_catalog(endpoints),
+        .with_endpoint_catalog(endpoints)
+        .with_administrator_tenant(tenancy.admin_tenant.id.clone()),
     )
 }
 

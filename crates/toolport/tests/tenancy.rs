@@ -244,12 +244,11 @@ async fn the_cli_manages_tenants_tokens_and_secrets_through_the_admin_api() {
 
     let tenant = cli(&gw, &["tenant", "create", "acme", "--plan", "pro"], "").await;
     assert_eq!(tenant["name"], "acme");
-    let user = cli(
-        &gw,
-        &["user", "create", "dev@acme.test", "--name", "Dev"],
-        "",
-    )
-    .await;
+    let user = cli(&gw, &["user", "create", "dev@acme.test"], "").await;
+    assert_eq!(
+        user["name"], "dev",
+        "without --name, the email's local part"
+    );
     let user_id = user["id"].as_str().unwrap();
     cli(&gw, &["member", "add", user_id, "--tenant", "acme"], "").await;
     let created = cli(
@@ -299,6 +298,17 @@ async fn the_cli_manages_tenants_tokens_and_secrets_through_the_admin_api() {
         .await
         .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+
+    // The administrator's tenant owns the configuration: even another operator cannot delete it.
+    let operator = other_tenant_token(&gw.data_dir(), &["operator", "admin"]).await;
+    let refused = reqwest::Client::new()
+        .delete(format!("{}/api/v1/tenants/default", gw.base()))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 409);
+    assert!(refused.text().await.unwrap().contains("configuration file"));
     gw.stop().await;
     assert!(!gw.log().contains(VALUE));
 }

@@ -184,6 +184,13 @@ pub(crate) async fn delete_tenant<S: Store + 'static>(
              token out; delete it with a token of another tenant",
         ));
     }
+    if state.administrator.as_deref() == Some(tenant.id.as_str()) {
+        return Err(Problem::conflict(format!(
+            "refusing to delete tenant `{}`: it owns the configuration file's servers and \
+             secrets, and the gateway would not start without it",
+            tenant.name
+        )));
+    }
     state.store.delete_tenant(&tenant.id).await?;
     state.auth.forget_all();
     // Its endpoints went with it.
