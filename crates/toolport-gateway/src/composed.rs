@@ -203,6 +203,23 @@ impl Gateway {
             .filter(|definition| definition.id == *endpoint_id)
     }
 
+    /// The backends a virtual scope's visible selection draws on, or, for `exposed`, the one
+    /// behind that tool (empty for other scopes and unknown names).
+    pub(crate) fn virtual_upstreams(&self, scope: &Scope, exposed: Option<&str>) -> Vec<String> {
+        let Some(definition) = self.virtual_definition(scope) else {
+            return Vec::new();
+        };
+        let mut upstreams: Vec<String> = definition
+            .tools
+            .iter()
+            .filter(|t| t.visible && exposed.is_none_or(|name| t.exposed == name))
+            .map(|t| t.upstream.clone())
+            .collect();
+        upstreams.sort();
+        upstreams.dedup();
+        upstreams
+    }
+
     /// Whether a session of `scope` shows tools of `backend` (to pass on its list changes).
     pub(crate) fn virtual_uses(&self, scope: &Scope, backend: &str) -> bool {
         self.virtual_definition(scope)

@@ -386,8 +386,17 @@ impl Gateway {
         if session.caller.is_none() {
             return;
         }
-        let placeholders: Vec<Arc<BackendView>> = self
-            .views_in_scope(&session.scope, session.grant.as_deref())
+        let in_scope = match &session.scope {
+            // A virtual endpoint sees single tools: the backends of its selection.
+            Scope::Virtual { .. } => self
+                .virtual_upstreams(&session.scope, None)
+                .iter()
+                .filter_map(|name| self.registry.view(name))
+                .filter(|v| crate::gateway::granted(session.grant.as_deref(), &v.config))
+                .collect(),
+            scope => self.views_in_scope(scope, session.grant.as_deref()),
+        };
+        let placeholders: Vec<Arc<BackendView>> = in_scope
             .into_iter()
             .filter(|v| v.config.per_user.is_some())
             .collect();
@@ -411,6 +420,11 @@ impl Gateway {
             Scope::Server(name) => self
                 .registry
                 .view(name)
+                .filter(|v| crate::gateway::granted(session.grant.as_deref(), &v.config)),
+            Scope::Virtual { .. } => self
+                .virtual_upstreams(&session.scope, Some(exposed))
+                .first()
+                .and_then(|name| self.registry.view(name))
                 .filter(|v| crate::gateway::granted(session.grant.as_deref(), &v.config)),
             scope if config.settings.namespacing => {
                 names::split(exposed).and_then(|(prefix, _)| {

@@ -415,3 +415,49 @@ async fn each_user_calls_the_same_api_with_their_own_credentials() {
     let log = gw.log();
     assert!(!log.contains(ALICE_API) && !log.contains(BOB_API), "{log}");
 }
+
+#[tokio::test]
+async fn a_virtual_endpoint_serves_a_per_user_server_through_the_users_own_instance() {
+    let mut gw = Gateway::new();
+    let mut gh = fixture_server();
+    gh["env"] = json!({"GH_TOKEN": "${user_secret:GH_TOKEN}"});
+    gh["tenants"] = json!(["acme"]);
+    gw.write_config(json!({"mcpServers": {"gh": gh}}));
+    gw.start(&[("TOOLPORT_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
+    let alice = other_tenant_token(&gw.data_dir(), &["mcp"]).await;
+    set_own_secret(&gw, &alice, ALICE_VALUE).await;
+    // The operator composes acme's endpoint before anyone has started an instance.
+    let created = reqwest::Client::new()
+        .post(format!("{}/api/v1/tenants/acme/endpoints", gw.base()))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"slug": "acme-tools",
+                      "tools": [{"upstream": "gh", "tool": "env_hash", "name": "my_hash"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+
+    // A call on the endpoint starts Alice's own instance, with her value.
+    let client = Client::connect_as(
+        format!("{}/mcp/acme-tools", gw.base()),
+        "2025-11-25",
+        &alice,
+    )
+    .await;
+    let result = client.call(2, "my_hash", json!({"name": "GH_TOKEN"})).await;
+    assert_eq!(
+        result["structuredContent"]["sha256"],
+        sha256(ALICE_VALUE),
+        "{result}"
+    );
+    assert_eq!(client.tool_names().await, ["my_hash"]);
+    let ended = reqwest::Client::new()
+        .delete(format!("{}/mcp/acme-tools", gw.base()))
+        .bearer_auth(&alice)
+        .header(support::SESSION, client.session.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 200);
+    gw.stop().await;
+}
