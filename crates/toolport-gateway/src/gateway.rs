@@ -292,17 +292,6 @@ impl Gateway {
             .is_some_and(|server| granted(grant.as_deref(), server))
     }
 
-    /// Whether `scope` names something that exists (a server or endpoint).
-    pub fn scope_exists(&self, scope: &Scope) -> bool {
-        let config = self.config();
-        match scope {
-            Scope::All | Scope::Tags(_) => true,
-            Scope::Endpoint(name) => config.endpoints.contains_key(name),
-            Scope::Server(name) => config.servers.contains_key(name),
-            Scope::Virtual { .. } => self.virtual_definition(scope).is_some(),
-        }
-    }
-
     /// The views a session with `scope` and `grant` may see, ordered by server name.
     pub(crate) fn views_in_scope(
         &self,
