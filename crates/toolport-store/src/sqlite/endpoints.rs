@@ -282,7 +282,9 @@ impl SqliteStore {
         slug: &str,
         change: SelectionChange<'_>,
     ) -> Result<Endpoint, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: the transaction reads before it writes, and a deferred one would fail at
+        // once with "database is locked" (not wait) if another connection wrote in between.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let (id, ..) = endpoint_row(&mut tx, tenant_id, slug).await?;
         match change {
             SelectionChange::Replace(tools) => {
