@@ -7,7 +7,9 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
 
-use toolport_store::Tenant;
+use toolport_store::{NewBackend, Tenant};
+
+use crate::registry::{BackendRegistry, BackendState, CheckedBackend, RegistrationRefusal};
 
 /// What a tenant may select from one backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,9 +35,33 @@ pub trait EndpointCatalog: Send + Sync + Debug {
     fn endpoints_changed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
 
-/// The catalog of an admin API without a gateway: no backend, nothing reserved, nobody to tell.
+/// The catalog of an admin API without a gateway: no backend, nothing reserved, nobody to tell,
+/// and nothing can be registered.
 #[derive(Debug, Default)]
 pub struct NoGateway;
+
+impl BackendRegistry for NoGateway {
+    fn check<'a>(
+        &'a self,
+        _tenant: &'a Tenant,
+        _backend: &'a NewBackend,
+    ) -> Pin<Box<dyn Future<Output = Result<CheckedBackend, RegistrationRefusal>> + Send + 'a>>
+    {
+        Box::pin(std::future::ready(Err(RegistrationRefusal::Conflict(
+            "this admin API runs without a gateway, so there is nothing to run an API or server \
+             on; register it through `toolport serve`"
+                .to_owned(),
+        ))))
+    }
+
+    fn state(&self, _tenant: &Tenant, _name: &str) -> Option<BackendState> {
+        None
+    }
+
+    fn backends_changed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(std::future::ready(()))
+    }
+}
 
 impl EndpointCatalog for NoGateway {
     fn reserved(&self, _name: &str) -> Option<String> {

@@ -8,8 +8,11 @@
 //!   meter, endpoint catalog); `changes`: administrative changes into the audit log.
 //! - [`catalog`]: [`EndpointCatalog`], the gateway as the endpoint routes see it (reserved names,
 //!   the backends and tools a tenant may compose, change notification), implemented by the binary.
+//! - [`registry`]: [`BackendRegistry`], the gateway as the routes of registered APIs and MCP
+//!   servers see it (checking a definition, a registration's state, change notification).
 //! - [`api`]: [`router`] (every route under `/api/v1`) and one file per resource: `me`,
-//!   `tenants`, `users`, `members`, `tokens`, `secrets`, `endpoints`, `plans`, `usage`, `audit`,
+//!   `tenants`, `users`, `members`, `tokens`, `secrets`, `endpoints`, `backends` (registered APIs
+//!   and MCP servers), `plans`, `usage`, `audit`,
 //!   `vault` (master key rotation); `records` holds the JSON shapes of the store's records.
 //! - [`rotation`]: [`KeyRotation`], the object-safe master key rotation the binary implements.
 //! - [`auth`]: [`Caller`], the extractor that authenticates each request (401 before anything
@@ -42,6 +45,7 @@ mod guard;
 pub mod openapi;
 pub mod page;
 pub mod problem;
+pub mod registry;
 pub mod rotation;
 pub mod state;
 mod validate;
@@ -52,5 +56,6 @@ pub use auth::Caller;
 pub use catalog::{EndpointCatalog, NoGateway, UpstreamTools};
 pub use openapi::openapi;
 pub use problem::{Problem, ProblemKind};
+pub use registry::{BackendRegistry, BackendState, CheckedBackend, RegistrationRefusal};
 pub use rotation::{KeyRotation, RotationError, RotationReport};
 pub use state::AdminState;

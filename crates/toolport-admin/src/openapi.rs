@@ -27,7 +27,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[openapi(
     info(
         title = "Toolport admin API",
-        description = "Tenants, users, members, API tokens, secrets, virtual endpoints, plans, \
+        description = "Tenants, users, members, API tokens, secrets, registered APIs and MCP \
+                       servers, virtual endpoints, plans, \
                        usage, the audit log and the vault's master key of a Toolport gateway. \
                        Every route needs `Authorization: Bearer tp_...` except this document. \
                        Errors are RFC 9457 problem details (`application/problem+json`). Lists \
@@ -68,6 +69,16 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         api::endpoints::set_endpoint_tools,
         api::endpoints::put_endpoint_tool,
         api::endpoints::remove_endpoint_tool,
+        api::backends::list_apis,
+        api::backends::register_api,
+        api::backends::get_api,
+        api::backends::replace_api,
+        api::backends::delete_api,
+        api::backends::list_servers,
+        api::backends::register_server,
+        api::backends::get_server,
+        api::backends::replace_server,
+        api::backends::delete_server,
         api::plans::list_plans,
         api::plans::set_tenant_plan,
         api::usage::get_usage,
@@ -111,6 +122,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
             name = "endpoints",
             description = "A tenant's virtual MCP endpoints (/mcp/{slug}): chosen tools of the \
                            gateway's backends, renamed and redescribed."
+        ),
+        (
+            name = "backends",
+            description = "A tenant's own HTTP APIs and MCP servers, private to it: their tools \
+                           appear on /mcp for its tokens and in its virtual endpoints."
         ),
         (name = "plans", description = "Plans and their quotas; a tenant's plan."),
         (name = "usage", description = "A tenant's metered tool calls and quota."),

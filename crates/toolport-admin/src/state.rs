@@ -1,6 +1,6 @@
 //! [`AdminState`]: what every admin API handler shares (the store, the vault, the authenticator,
 //! the call meter with its plans, rate limits and audit log, the master key rotation when the
-//! gateway offers one, and the gateway's [`EndpointCatalog`]).
+//! gateway offers one, the gateway's [`EndpointCatalog`] and its [`BackendRegistry`]).
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use toolport_vault::Vault;
 
 use crate::access::TokenAuthenticator;
 use crate::catalog::{EndpointCatalog, NoGateway};
+use crate::registry::BackendRegistry;
 use crate::rotation::KeyRotation;
 
 /// The admin API's shared state. Cheap to clone (a few `Arc`s).
@@ -18,6 +19,7 @@ pub struct AdminState<S> {
     pub(crate) vault: Arc<Vault>,
     pub(crate) auth: Arc<TokenAuthenticator<S>>,
     pub(crate) catalog: Arc<dyn EndpointCatalog>,
+    pub(crate) registry: Arc<dyn BackendRegistry>,
     pub(crate) meter: Arc<CallMeter<S>>,
     pub(crate) rotation: Option<Arc<dyn KeyRotation>>,
     /// The tenant owning the configuration file (it cannot be deleted), when there is one.
@@ -44,6 +46,7 @@ impl<S: Store + 'static> AdminState<S> {
             rotation: None,
             administrator: None,
             catalog: Arc::new(NoGateway),
+            registry: Arc::new(NoGateway),
         }
     }
 
@@ -65,6 +68,12 @@ impl<S: Store + 'static> AdminState<S> {
     pub fn with_endpoint_catalog(self, catalog: Arc<dyn EndpointCatalog>) -> Self {
         Self { catalog, ..self }
     }
+
+    /// The same state, checking registered APIs and servers with `registry` and telling it of
+    /// their changes.
+    pub fn with_backend_registry(self, registry: Arc<dyn BackendRegistry>) -> Self {
+        Self { registry, ..self }
+    }
 }
 
 impl<S> Clone for AdminState<S> {
@@ -74,6 +83,7 @@ impl<S> Clone for AdminState<S> {
             vault: Arc::clone(&self.vault),
             auth: Arc::clone(&self.auth),
             catalog: Arc::clone(&self.catalog),
+            registry: Arc::clone(&self.registry),
             meter: Arc::clone(&self.meter),
             rotation: self.rotation.clone(),
             administrator: self.administrator.clone(),

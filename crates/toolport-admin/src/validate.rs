@@ -21,6 +21,11 @@ pub const LABEL_PATTERN: &str = "^[^\\x00-\\x1F\\x7F]+$";
 pub const SLUG_PATTERN: &str = "^[a-z0-9][a-z0-9_-]{0,62}$";
 /// `pattern` of a tool's exposed name: what the clients people use accept.
 pub const TOOL_NAME_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+/// A registered API's or server's name (the namespace of its tools): no `__`, which separates
+/// the namespace from the tool's name.
+pub const BACKEND_NAME_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9.-]*(_[A-Za-z0-9.-]+)*$";
+/// The longest registered API or server name.
+pub const BACKEND_NAME_MAX: usize = 48;
 
 /// Longest endpoint description, in characters.
 pub const ENDPOINT_DESCRIPTION_MAX: usize = 1024;
@@ -122,6 +127,25 @@ pub fn slug(slug: &str) -> Result<(), Problem> {
         Problem::invalid(format!(
             "`slug` must be 1 to 63 lower-case letters, digits, `_` or `-`, starting with a letter \
              or digit (pattern {SLUG_PATTERN}); it becomes the path /mcp/SLUG"
+        ))
+    })
+}
+
+/// A registered API's or server's name: 1 to 48 letters, digits, `.`, `-` or single `_`s,
+/// starting with a letter or digit and not ending with `_`.
+pub fn backend_name(name: &str) -> Result<(), Problem> {
+    let ok = (1..=BACKEND_NAME_MAX).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && !name.ends_with('_')
+        && !name.contains("__")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    ok.then_some(()).ok_or_else(|| {
+        Problem::invalid(format!(
+            "`name` must be 1 to {BACKEND_NAME_MAX} letters, digits, `.`, `-` or single `_`s, \
+             starting with a letter or digit (pattern {BACKEND_NAME_PATTERN}); it namespaces the \
+             tools as NAME__tool"
         ))
     })
 }

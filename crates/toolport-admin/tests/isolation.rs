@@ -5,7 +5,7 @@ mod common;
 
 use common::{Fixture, fill};
 use serde_json::{Value, json};
-use toolport_store::{PageRequest, Store};
+use toolport_store::{BackendKind, NewBackend, PageRequest, Store};
 
 /// Every tenant-scoped route with a body that would succeed for a caller allowed to use it.
 fn tenant_routes(fx: &Fixture) -> Vec<(&'static str, &'static str, Option<Value>)> {
@@ -67,6 +67,32 @@ fn tenant_routes(fx: &Fixture) -> Vec<(&'static str, &'static str, Option<Value>
             "/api/v1/tenants/{tenant}/endpoints/{slug}/tools/{name}",
             None,
         ),
+        ("GET", "/api/v1/tenants/{tenant}/apis", None),
+        (
+            "POST",
+            "/api/v1/tenants/{tenant}/apis",
+            Some(json!({"name": "b-made", "definition": {}, "document": "{}"})),
+        ),
+        ("GET", "/api/v1/tenants/{tenant}/apis/{name}", None),
+        (
+            "PUT",
+            "/api/v1/tenants/{tenant}/apis/{name}",
+            Some(json!({"definition": {}, "document": "{}"})),
+        ),
+        ("DELETE", "/api/v1/tenants/{tenant}/apis/{name}", None),
+        ("GET", "/api/v1/tenants/{tenant}/servers", None),
+        (
+            "POST",
+            "/api/v1/tenants/{tenant}/servers",
+            Some(json!({"name": "b-made", "definition": {"url": "https://b.example/mcp"}})),
+        ),
+        ("GET", "/api/v1/tenants/{tenant}/servers/{name}", None),
+        (
+            "PUT",
+            "/api/v1/tenants/{tenant}/servers/{name}",
+            Some(json!({"definition": {"url": "https://b.example/mcp"}})),
+        ),
+        ("DELETE", "/api/v1/tenants/{tenant}/servers/{name}", None),
     ]
 }
 
@@ -79,7 +105,10 @@ async fn snapshot(fx: &Fixture) -> String {
     let secrets = fx.store.list_secrets(&fx.a.id, &all).await.unwrap();
     let sealed = fx.store.sealed_secret(&fx.a.id, "A_SECRET").await.unwrap();
     let endpoints = fx.store.list_endpoints(&fx.a.id, &all).await.unwrap();
-    format!("{tenant:?}\n{members:?}\n{tokens:?}\n{secrets:?}\n{sealed:?}\n{endpoints:?}")
+    let backends = fx.store.list_backends(&fx.a.id, None, &all).await.unwrap();
+    format!(
+        "{tenant:?}\n{members:?}\n{tokens:?}\n{secrets:?}\n{sealed:?}\n{endpoints:?}\n{backends:?}"
+    )
 }
 
 #[tokio::test]
@@ -100,9 +129,20 @@ async fn another_tenant_is_answered_like_a_missing_one() {
     )
     .await
     .ok(201);
+    // And a registered API of A with that name too (the store's: registering needs a gateway).
+    fx.store
+        .create_backend(&NewBackend {
+            tenant_id: fx.a.id.clone(),
+            kind: BackendKind::Api,
+            name: "A_SECRET".into(),
+            definition: r#"{"spec": "https://a.example/openapi.json"}"#.into(),
+            document: None,
+        })
+        .await
+        .unwrap();
     let before = snapshot(&fx).await;
     let routes = tenant_routes(&fx);
-    assert_eq!(routes.len(), 21);
+    assert_eq!(routes.len(), 31);
 
     let records = [
         ("user", fx.a_member.user.id.as_str()),

@@ -833,6 +833,66 @@ async fn real_responses_match_the_document() {
     run("DELETE", etn, &bravo, Some(&admin), None).await;
     run("DELETE", es, &bravo, Some(&admin), None).await;
     run("DELETE", es, &bravo, Some(&admin), None).await;
+    // Registered APIs and servers (bravo's admin may, its member may not).
+    for (kind, one) in [("apis", "pets"), ("servers", "tracker")] {
+        let list = format!("{t}/{kind}");
+        let item = format!("{t}/{kind}/{{name}}");
+        let b = [("tenant", "bravo")];
+        let named = [("tenant", "bravo"), ("name", one)];
+        let (definition, replacement) = if kind == "apis" {
+            (
+                json!({"name": one, "definition": {}, "document": "{\"operationId\": \"list\"}"}),
+                json!({"definition": {"mode": "search"}, "document": "{}"}),
+            )
+        } else {
+            (
+                json!({"name": one, "definition": {"url": "https://mcp.example.com/mcp"}}),
+                json!({"definition": {"url": "https://mcp.example.com/v2/mcp"}}),
+            )
+        };
+        run("POST", &list, &b, Some(&admin), Some(definition.clone()))
+            .await
+            .ok(201);
+        run("POST", &list, &b, Some(&admin), Some(definition))
+            .await
+            .problem(409);
+        run(
+            "POST",
+            &list,
+            &b,
+            Some(&member),
+            Some(json!({"name": "x", "definition": {}})),
+        )
+        .await
+        .problem(403);
+        run(
+            "POST",
+            &list,
+            &b,
+            Some(&admin),
+            Some(json!({"name": "a__b", "definition": {}})),
+        )
+        .await
+        .problem(422);
+        run(
+            "POST",
+            &list,
+            &b,
+            Some(&admin),
+            Some(json!({"name": "x", "definition": {"invalid": true}})),
+        )
+        .await
+        .problem(422);
+        run("GET", &list, &b, Some(&admin), None).await.ok(200);
+        run("GET", &item, &named, Some(&admin), None).await.ok(200);
+        run("PUT", &item, &named, Some(&admin), Some(replacement))
+            .await
+            .ok(200);
+        run("DELETE", &item, &named, Some(&admin), None).await;
+        run("DELETE", &item, &named, Some(&admin), None)
+            .await
+            .problem(404);
+    }
     let seen = seen.into_inner();
 
     // Every route was seen succeeding at least once.

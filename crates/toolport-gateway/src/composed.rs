@@ -26,7 +26,7 @@ use crate::admission::Caller;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::registry::ListKind;
-use crate::session::{Scope, Session};
+use crate::session::{Grant, Scope, Session};
 use crate::view::BackendView;
 
 /// One virtual endpoint as the gateway serves it.
@@ -230,7 +230,7 @@ impl Gateway {
     /// session's tenant, and a per-user server's instance of the session's user.
     fn selected_view(
         &self,
-        grant: Option<&str>,
+        grant: Option<&Grant>,
         caller: Option<&Caller>,
         upstream: &str,
     ) -> Option<Arc<BackendView>> {
@@ -254,7 +254,7 @@ impl Gateway {
             .filter(|t| t.visible)
             .filter_map(|t| {
                 let view = self.selected_view(
-                    session.grant.as_deref(),
+                    session.grant.as_ref(),
                     session.caller.as_deref(),
                     &t.upstream,
                 )?;
@@ -390,7 +390,7 @@ impl Gateway {
     pub(crate) fn resolve_virtual(
         &self,
         scope: &Scope,
-        grant: Option<&str>,
+        grant: Option<&Grant>,
         caller: Option<&Caller>,
         exposed: &str,
         kind: ListKind,

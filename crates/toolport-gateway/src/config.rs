@@ -1,6 +1,6 @@
-//! The one validated internal form of configuration. Every source (the config file today, the
-//! store and admin API later) is turned into a [`GatewayConfig`] before the gateway sees it, and
-//! new versions reach the gateway through a watch channel.
+//! The one validated internal form of configuration. Every source (the config file, and the APIs
+//! and servers tenants register through the admin API) is turned into a [`GatewayConfig`] before
+//! the gateway sees it, and new versions reach the gateway through a watch channel.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -30,6 +30,9 @@ pub struct ServerConfig {
     /// Tenants (by name) granted this backend besides the administrator tenant, which owns the
     /// configuration and always has it; `*` grants every tenant. Empty: the administrator only.
     pub tenants: Vec<String>,
+    /// The tenant (by name) that registered this backend through the admin API: it alone sees
+    /// it, whatever `tenants` says. `None` for the configuration file's backends.
+    pub owner: Option<String>,
     /// When calls to this server are refused after repeated failures.
     pub circuit_breaker: CircuitBreakerSettings,
     /// Set when the definition references a user's own secrets (`${user_secret:NAME}`): the
@@ -41,7 +44,10 @@ impl ServerConfig {
     /// Whether the tenant named `tenant` may use this backend (compose it into its endpoints);
     /// `administrator` says whether that tenant is the one owning the configuration.
     pub fn granted_to(&self, tenant: &str, administrator: bool) -> bool {
-        administrator || self.tenants.iter().any(|t| t == "*" || t == tenant)
+        match &self.owner {
+            Some(owner) => owner == tenant,
+            None => administrator || self.tenants.iter().any(|t| t == "*" || t == tenant),
+        }
     }
 
     /// True when switching from `self` to `other` needs a new connection; filter, tag, timeout
@@ -262,7 +268,7 @@ mod tests {
     }
 
     #[test]
-    fn grants_name_tenants_and_the_administrator_has_everything() {
+    fn grants_name_tenants_the_administrator_has_everything_but_registrations() {
         let mut server = ServerConfig {
             spec: UpstreamSpec::Stdio {
                 command: "x".into(),
@@ -275,6 +281,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             prefix: "x".into(),
             tenants: Vec::new(),
+            owner: None,
             per_user: None,
             circuit_breaker: CircuitBreakerSettings::default(),
         };
@@ -285,6 +292,11 @@ mod tests {
         assert!(!server.granted_to("team-b", false));
         server.tenants = vec!["*".into()];
         assert!(server.granted_to("team-b", false));
+        // A tenant's own registration is its alone, the administrator's tenant's included.
+        server.owner = Some("team-a".into());
+        assert!(server.granted_to("team-a", false));
+        assert!(!server.granted_to("team-b", false));
+        assert!(!server.granted_to("default", true));
     }
 
     #[test]

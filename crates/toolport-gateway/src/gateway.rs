@@ -20,7 +20,7 @@ use crate::config::{GatewayConfig, ServerConfig};
 use crate::metrics::Metrics;
 use crate::per_user::UserCredentials;
 use crate::registry::{Change, Registry, RegistryDeps};
-use crate::session::{Scope, Session, Sink};
+use crate::session::{Grant, Scope, Session, Sink};
 use crate::view::BackendView;
 
 /// Where a progress notification for a remapped token goes.
@@ -276,10 +276,13 @@ impl Gateway {
     }
 
     /// The tenant whose grants narrow what `caller` sees, if any.
-    pub(crate) fn grant_of(&self, caller: Option<&Caller>) -> Option<String> {
+    pub(crate) fn grant_of(&self, caller: Option<&Caller>) -> Option<Grant> {
         let caller = caller?;
         let administrator = self.administrator.get()?;
-        (caller.tenant_name != *administrator).then(|| caller.tenant_name.clone())
+        Some(Grant {
+            tenant: caller.tenant_name.clone(),
+            administrator: caller.tenant_name == *administrator,
+        })
     }
 
     /// Whether `caller` may use the configured server `name` (`/mcp/{name}`): it exists and is
@@ -289,14 +292,14 @@ impl Gateway {
         self.config()
             .servers
             .get(name)
-            .is_some_and(|server| granted(grant.as_deref(), server))
+            .is_some_and(|server| granted(grant.as_ref(), server))
     }
 
     /// The views a session with `scope` and `grant` may see, ordered by server name.
     pub(crate) fn views_in_scope(
         &self,
         scope: &Scope,
-        grant: Option<&str>,
+        grant: Option<&Grant>,
     ) -> Vec<Arc<BackendView>> {
         if let Scope::Server(name) = scope {
             return self
@@ -314,33 +317,44 @@ impl Gateway {
             .collect()
     }
 
+    /// The state of the configuration file's backends. Tenants' registered backends are left
+    /// out: one tenant's dead API must not take the gateway out of a load balancer (the admin
+    /// API shows their state to their tenant, through [`Gateway::backend_readiness`]).
     pub fn readiness(&self) -> Vec<BackendReadiness> {
         self.registry
             .views()
             .iter()
-            .map(|v| {
-                let snap = &v.snapshot;
-                let per_user = v.config.per_user.is_some();
-                BackendReadiness {
-                    name: v.name.to_string(),
-                    transport: v.config.spec.kind(),
-                    state: if per_user {
-                        "per_user"
-                    } else {
-                        snap.status.label()
-                    },
-                    reason: match &snap.status {
-                        Status::Down { reason } => Some(reason.clone()),
-                        _ => None,
-                    },
-                    protocol: snap.protocol.map(|p| p.as_str()),
-                    tools: v.tools.plain.len(),
-                    restarts: snap.restarts,
-                    circuit: self.breakers.state(&v.name),
-                    instances: per_user.then(|| self.registry.instances.count(&v.name)),
-                }
-            })
+            .filter(|v| v.config.owner.is_none())
+            .map(|v| self.readiness_of(v))
             .collect()
+    }
+
+    /// The state of one backend, by its key in the configuration.
+    pub fn backend_readiness(&self, name: &str) -> Option<BackendReadiness> {
+        self.registry.view(name).map(|v| self.readiness_of(&v))
+    }
+
+    fn readiness_of(&self, v: &BackendView) -> BackendReadiness {
+        let snap = &v.snapshot;
+        let per_user = v.config.per_user.is_some();
+        BackendReadiness {
+            name: v.name.to_string(),
+            transport: v.config.spec.kind(),
+            state: if per_user {
+                "per_user"
+            } else {
+                snap.status.label()
+            },
+            reason: match &snap.status {
+                Status::Down { reason } => Some(reason.clone()),
+                _ => None,
+            },
+            protocol: snap.protocol.map(|p| p.as_str()),
+            tools: v.tools.plain.len(),
+            restarts: snap.restarts,
+            circuit: self.breakers.state(&v.name),
+            instances: per_user.then(|| self.registry.instances.count(&v.name)),
+        }
     }
 
     /// The view behind a backend id: a shared backend's or a per-user instance's.
@@ -362,7 +376,7 @@ impl Gateway {
             .values()
             .filter(|s| {
                 s.stateful
-                    && in_scope(&config, &s.scope, s.grant.as_deref(), &view)
+                    && in_scope(&config, &s.scope, s.grant.as_ref(), &view)
                     && view.visible_to(s.caller.as_deref())
             })
             .cloned()
@@ -383,12 +397,8 @@ impl Gateway {
                 .values()
                 .filter(|s| {
                     s.stateful
-                        && (scope_may_include(
-                            &config,
-                            &s.scope,
-                            s.grant.as_deref(),
-                            &change.backend,
-                        ) || self.virtual_uses(&s.scope, &change.backend))
+                        && (scope_may_include(&config, &s.scope, s.grant.as_ref(), &change.backend)
+                            || self.virtual_uses(&s.scope, &change.backend))
                         && change.owner.as_ref().is_none_or(|owner| {
                             s.caller.as_ref().is_some_and(|c| c.same_user(owner))
                         })
@@ -411,15 +421,15 @@ impl Gateway {
 }
 
 /// Whether a backend is granted to the tenant a session is narrowed to (`None`: not narrowed).
-pub(crate) fn granted(grant: Option<&str>, server: &ServerConfig) -> bool {
-    grant.is_none_or(|tenant| server.granted_to(tenant, false))
+pub(crate) fn granted(grant: Option<&Grant>, server: &ServerConfig) -> bool {
+    grant.is_none_or(|g| server.granted_to(&g.tenant, g.administrator))
 }
 
 /// Whether a backend's view belongs to a session's scope, as narrowed by its grant.
 pub(crate) fn in_scope(
     config: &GatewayConfig,
     scope: &Scope,
-    grant: Option<&str>,
+    grant: Option<&Grant>,
     view: &BackendView,
 ) -> bool {
     granted(grant, &view.config) && in_scope_ungranted(config, scope, view)
@@ -443,7 +453,7 @@ fn in_scope_ungranted(config: &GatewayConfig, scope: &Scope, view: &BackendView)
 fn scope_may_include(
     config: &GatewayConfig,
     scope: &Scope,
-    grant: Option<&str>,
+    grant: Option<&Grant>,
     backend: &str,
 ) -> bool {
     config

@@ -332,7 +332,7 @@ impl Gateway {
 
     /// The views a session may see, with its user's instances in place of per-user placeholders.
     pub(crate) fn views_for(&self, session: &Session) -> Vec<Arc<BackendView>> {
-        self.views_in_scope(&session.scope, session.grant.as_deref())
+        self.views_in_scope(&session.scope, session.grant.as_ref())
             .into_iter()
             .map(|v| self.for_caller(session.caller.as_deref(), v))
             .collect()
@@ -392,9 +392,9 @@ impl Gateway {
                 .virtual_upstreams(&session.scope, None)
                 .iter()
                 .filter_map(|name| self.registry.view(name))
-                .filter(|v| crate::gateway::granted(session.grant.as_deref(), &v.config))
+                .filter(|v| crate::gateway::granted(session.grant.as_ref(), &v.config))
                 .collect(),
-            scope => self.views_in_scope(scope, session.grant.as_deref()),
+            scope => self.views_in_scope(scope, session.grant.as_ref()),
         };
         let placeholders: Vec<Arc<BackendView>> = in_scope
             .into_iter()
@@ -420,15 +420,15 @@ impl Gateway {
             Scope::Server(name) => self
                 .registry
                 .view(name)
-                .filter(|v| crate::gateway::granted(session.grant.as_deref(), &v.config)),
+                .filter(|v| crate::gateway::granted(session.grant.as_ref(), &v.config)),
             Scope::Virtual { .. } => self
                 .virtual_upstreams(&session.scope, Some(exposed))
                 .first()
                 .and_then(|name| self.registry.view(name))
-                .filter(|v| crate::gateway::granted(session.grant.as_deref(), &v.config)),
+                .filter(|v| crate::gateway::granted(session.grant.as_ref(), &v.config)),
             scope if config.settings.namespacing => {
                 names::split(exposed).and_then(|(prefix, _)| {
-                    self.views_in_scope(scope, session.grant.as_deref())
+                    self.views_in_scope(scope, session.grant.as_ref())
                         .into_iter()
                         .find(|v| v.config.prefix == prefix)
                 })

@@ -212,6 +212,7 @@ impl Registry {
             ping_interval: settings.ping_interval,
             hook: Some((self.deps.hooks)(backend.clone())),
             ssrf: Arc::new(SsrfPolicy::new(settings.ssrf_allow_hosts.clone())),
+            vet_mcp_urls: config.owner.is_some(),
             ..SupervisorOptions::default()
         };
         let supervisor = Supervisor::spawn(

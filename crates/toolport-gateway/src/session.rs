@@ -95,15 +95,24 @@ pub struct RelayedRequest {
     pub upstream_id: RequestId,
 }
 
+/// The tenant a session's view of the backends is narrowed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The tenant's name (configuration grants and registrations name tenants).
+    pub tenant: String,
+    /// Whether it is the tenant owning the configuration, which has every configured backend.
+    pub administrator: bool,
+}
+
 #[derive(Debug)]
 pub struct Session {
     pub id: String,
     pub scope: Scope,
     /// Who the session acts for; `None` when the MCP routes are open.
     pub caller: Option<Arc<Caller>>,
-    /// The tenant whose grants narrow what the session sees (`tenants` of each server and API);
-    /// `None` sees everything in its scope (the administrator, open routes).
-    pub grant: Option<String>,
+    /// The tenant whose grants narrow what the session sees (`tenants` of each server and API,
+    /// and its own registered backends); `None` sees everything in its scope (no tenancy).
+    pub grant: Option<Grant>,
     pub state: Mutex<SessionState>,
     outbound: Sink,
     pub in_flight: Mutex<HashMap<RequestId, InFlight>>,
@@ -142,9 +151,9 @@ impl Session {
         }
     }
 
-    /// The session narrowed to the backends granted to `tenant`.
-    pub fn with_grant(mut self, tenant: Option<String>) -> Self {
-        self.grant = tenant;
+    /// The session narrowed to the backends granted to a tenant.
+    pub fn with_grant(mut self, grant: Option<Grant>) -> Self {
+        self.grant = grant;
         self
     }
 

@@ -12,9 +12,11 @@
 //!   [`UsageFilter`], [`UsageSummary`], [`AuditEntry`], [`AuditOutcome`]).
 //! - [`endpoint`]: virtual MCP endpoints ([`Endpoint`], [`EndpointTool`], [`EndpointMode`],
 //!   [`NewEndpoint`], [`EndpointChanges`]): a tenant's `/mcp/{slug}` and the tools it selects.
+//! - [`backend`]: APIs and MCP servers tenants register ([`RegisteredBackend`], [`BackendKind`],
+//!   [`NewBackend`]), private to the tenant.
 //! - [`sqlite`]: [`SqliteStore`] (`toolport.db`, WAL, foreign keys, busy timeout) and its
 //!   migration runner; the only place with SQLite SQL (usage and audit queries in
-//!   `sqlite/history.rs`, endpoints' in `sqlite/endpoints.rs`). Its migrations are `migrations/sqlite/*.sql`, embedded in the binary.
+//!   `sqlite/history.rs`, endpoints' in `sqlite/endpoints.rs`, registered backends' in `sqlite/backends.rs`). Its migrations are `migrations/sqlite/*.sql`, embedded in the binary.
 //! - `token`: API token text (`tp_` + 32 random URL-safe characters) and its SHA-256 hash.
 //! - [`error`]: [`StoreError`] (not found, conflict, invalid input, database, migration).
 //!
@@ -22,6 +24,7 @@
 //! [`Store::create_token`]); secrets only as [`toolport_vault::Sealed`] text (this crate never sees a
 //! plaintext or a key). Neither appears in an error message.
 
+pub mod backend;
 pub mod endpoint;
 pub mod error;
 pub mod model;
@@ -29,6 +32,7 @@ pub mod sqlite;
 pub mod store;
 mod token;
 
+pub use backend::{BackendKind, NewBackend, RegisteredBackend};
 pub use endpoint::{Endpoint, EndpointChanges, EndpointMode, EndpointTool, NewEndpoint};
 pub use error::StoreError;
 pub use model::{

@@ -24,9 +24,10 @@ use std::future::Future;
 use toolport_vault::Sealed;
 
 use crate::{
-    AuditEntry, CreatedToken, Endpoint, EndpointChanges, EndpointTool, Membership, NewEndpoint,
-    NewToken, Page, PageRequest, Role, SealedSecret, SecretMeta, StoreError, Tenant, Timestamp,
-    TokenRecord, UsageEvent, UsageFilter, UsageSummary, User,
+    AuditEntry, BackendKind, CreatedToken, Endpoint, EndpointChanges, EndpointTool, Membership,
+    NewBackend, NewEndpoint, NewToken, Page, PageRequest, RegisteredBackend, Role, SealedSecret,
+    SecretMeta, StoreError, Tenant, Timestamp, TokenRecord, UsageEvent, UsageFilter, UsageSummary,
+    User,
 };
 
 /// Shorthand for the futures the trait's methods return.
@@ -274,4 +275,31 @@ pub trait Store: Send + Sync {
     /// Every tenant's endpoints with their tools, ordered by slug: what the gateway serves (never
     /// exposed through the admin API as such).
     fn all_endpoints(&self) -> impl StoreFuture<Vec<Endpoint>>;
+
+    // Registered APIs and MCP servers.
+
+    /// Registers an API or server; [`StoreError::Conflict`] if the tenant has one of that name
+    /// (of either kind), [`StoreError::NotFound`] for a missing tenant.
+    fn create_backend(&self, new: &NewBackend) -> impl StoreFuture<RegisteredBackend>;
+    /// One of a tenant's registrations, by name (of either kind).
+    fn backend(&self, tenant_id: &str, name: &str) -> impl StoreFuture<RegisteredBackend>;
+    /// The uploaded description of a tenant's registration (`None` when it has none).
+    fn backend_document(&self, tenant_id: &str, name: &str) -> impl StoreFuture<Option<String>>;
+    /// A tenant's registrations, of one kind or both, ordered by name; the cursor is the name.
+    fn list_backends(
+        &self,
+        tenant_id: &str,
+        kind: Option<BackendKind>,
+        page: &PageRequest,
+    ) -> impl StoreFuture<Page<RegisteredBackend>>;
+    /// How many APIs and servers a tenant has registered.
+    fn count_backends(&self, tenant_id: &str) -> impl StoreFuture<u64>;
+    /// Replaces the definition and description of the registration with `new`'s tenant, name and
+    /// kind ([`StoreError::NotFound`] when there is none).
+    fn replace_backend(&self, new: &NewBackend) -> impl StoreFuture<RegisteredBackend>;
+    /// Deletes a registration (of either kind).
+    fn delete_backend(&self, tenant_id: &str, name: &str) -> impl StoreFuture<()>;
+    /// Every tenant's registrations, without descriptions: what the gateway serves (never exposed
+    /// through the admin API as such).
+    fn all_backends(&self) -> impl StoreFuture<Vec<RegisteredBackend>>;
 }

@@ -490,8 +490,8 @@ async fn migration_2_applies_to_a_version_1_database() {
     pool.close().await;
 
     let store = open(tmp.path()).await;
-    assert_eq!(store.applied_on_open(), &[2, 3, 4]);
-    assert_eq!(store.schema_version().await.unwrap(), 4);
+    assert_eq!(store.applied_on_open(), &[2, 3, 4, 5]);
+    assert_eq!(store.schema_version().await.unwrap(), 5);
     assert_eq!(store.tenant("t1").await.unwrap().name, "acme");
     store
         .record_usage(&[event("t1", "x", CallStatus::Ok, T0 * 1000)])

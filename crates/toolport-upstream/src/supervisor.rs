@@ -33,6 +33,9 @@ pub struct SupervisorOptions {
     pub hook: Option<NotificationHook>,
     /// Which addresses an HTTP API (and its description's URL) may reach.
     pub ssrf: Arc<SsrfPolicy>,
+    /// Whether an HTTP or SSE MCP server is held to `ssrf` too: set for the backends tenants
+    /// register, while the configuration file's may reach loopback and private addresses.
+    pub vet_mcp_urls: bool,
 }
 
 impl std::fmt::Debug for SupervisorOptions {
@@ -56,6 +59,7 @@ impl Default for SupervisorOptions {
             client_capabilities: json!({"roots": {"listChanged": true}, "sampling": {}, "elicitation": {}}),
             hook: None,
             ssrf: Arc::new(SsrfPolicy::new(Vec::new())),
+            vet_mcp_urls: false,
         }
     }
 }
@@ -250,13 +254,17 @@ impl Worker {
         if let UpstreamSpec::Api(config) = &self.spec {
             return self.api_session(config, restarts).await;
         }
+        let http = match self.http_client() {
+            Ok(c) => c,
+            Err(e) => return e,
+        };
         let conn_stop = self.stop.child_token();
         // Whatever happens below, the connection (and any child process) ends with this function.
         let _guard = conn_stop.clone().drop_guard();
         let (peer, mut inbound) = match transport::connect(
             &self.name,
             &self.spec,
-            &self.http,
+            &http,
             self.options.hook.clone(),
             conn_stop.clone(),
         )
@@ -308,6 +316,22 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// The client an HTTP or SSE server is reached with: the shared one, or, when the server must
+    /// keep to the SSRF policy, one that vets every address (after its URL is checked).
+    fn http_client(&self) -> Result<reqwest::Client, String> {
+        let url = match &self.spec {
+            UpstreamSpec::StreamableHttp { url, .. } | UpstreamSpec::Sse { url, .. }
+                if self.options.vet_mcp_urls =>
+            {
+                url
+            }
+            _ => return Ok(self.http.clone()),
+        };
+        SafeClient::new(self.options.ssrf.clone())
+            .and_then(|client| client.for_mcp_server(url))
+            .map_err(|e| e.to_string())
     }
 
     /// An HTTP API: load and convert its description, then serve until stopped. A description

@@ -66,6 +66,26 @@ async fn downloaded_descriptions_cannot_reference_local_files() {
 }
 
 #[tokio::test]
+async fn uploaded_descriptions_cannot_reference_local_files() {
+    let spec = json!({
+        "openapi": "3.0.3", "info": {"title": "Uploaded", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "paths": {"/x": {"post": {"operationId": "leak",
+            "requestBody": {"content": {"application/json": {"schema": {"$ref": "/etc/hostname"}}}},
+            "responses": {"200": {"description": "ok"}}}}}
+    });
+    let config = ApiConfig::new(SpecSource::Bytes {
+        source: String::new(),
+        bytes: spec.to_string().into_bytes(),
+    });
+    let b = ApiBackend::load("uploaded", config, client())
+        .await
+        .expect("loads");
+    let diagnostics = format!("{:?}", b.conversion().diagnostics);
+    assert!(diagnostics.contains("local file"), "{diagnostics}");
+}
+
+#[tokio::test]
 async fn swagger_2_and_postman_collections_execute() {
     let s = Recorder::start(|_| Reply::json(json!([{"id": 1}]))).await;
     let mut config = ApiConfig::new(SpecSource::Location(support::spec_path(

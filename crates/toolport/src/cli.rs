@@ -82,6 +82,10 @@ pub enum Command {
     Token(crate::admin_cli::AdminArgs<crate::admin_cli::TokenCommand>),
     /// Manage vault secrets (write-only values).
     Secret(crate::admin_cli::AdminArgs<crate::admin_cli::SecretCommand>),
+    /// Manage the tenant's own HTTP APIs (OpenAPI, Swagger, Postman, GraphQL).
+    Api(crate::admin_cli::AdminArgs<crate::admin_cli::ApiCommand>),
+    /// Manage the tenant's own MCP servers.
+    Server(crate::admin_cli::AdminArgs<crate::admin_cli::ServerCommand>),
     /// Manage the tenant's virtual MCP endpoints (/mcp/SLUG) and their tools.
     Endpoint(crate::admin_cli::AdminArgs<crate::admin_cli::EndpointCommand>),
     /// Plans and their quotas; move a tenant to another plan (operator).

@@ -2,6 +2,7 @@
 //! after every admin change (through [`EndpointCatalog`], which the admin API is given), and kept
 //! apart from the names the configuration file uses under `/mcp/`.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,6 +11,8 @@ use toolport_admin::{EndpointCatalog, UpstreamTools};
 use toolport_gateway::{Gateway, GatewayConfig, VirtualEndpoint, VirtualTool};
 use toolport_import::Mode;
 use toolport_store::{Endpoint, EndpointMode, SqliteStore, Store, StoreError, Tenant};
+
+use crate::registrations;
 
 /// Keeps the gateway's virtual endpoints in line with the store.
 #[derive(Debug)]
@@ -36,7 +39,8 @@ impl EndpointSync {
     pub async fn reload(&self) -> Result<(), StoreError> {
         let _one_at_a_time = self.reloading.lock().await;
         let stored = self.store.all_endpoints().await?;
-        self.gateway.set_virtual_endpoints(served(stored));
+        let served = served(&self.store, &self.gateway.config(), stored).await?;
+        self.gateway.set_virtual_endpoints(served);
         Ok(())
     }
 }
@@ -59,11 +63,15 @@ impl EndpointCatalog for EndpointSync {
 
     fn upstream_tools(&self, tenant: &Tenant, upstream: &str) -> Option<UpstreamTools> {
         let config = self.gateway.config();
-        let server = config.servers.get(upstream)?;
+        let own = registrations::key(&tenant.name, upstream);
+        let (name, server) = config
+            .servers
+            .get_key_value(&own)
+            .or_else(|| config.servers.get_key_value(upstream))?;
         if !server.granted_to(&tenant.name, tenant.id == self.admin_tenant_id) {
             return None;
         }
-        let offered = self.gateway.backend_tools(upstream);
+        let offered = self.gateway.backend_tools(name);
         Some(UpstreamTools {
             ready: offered.as_ref().is_some_and(|o| o.ready),
             tools: offered.map(|o| o.tools).unwrap_or_default(),
@@ -81,13 +89,31 @@ impl EndpointCatalog for EndpointSync {
     }
 }
 
-/// The gateway's form of stored endpoints.
-pub fn served(stored: Vec<Endpoint>) -> Vec<VirtualEndpoint> {
-    stored
+/// The gateway's form of stored endpoints. A selected tool names its backend as its tenant
+/// does: the tenant's own registration of that name, or else the configuration's backend.
+pub async fn served(
+    store: &SqliteStore,
+    config: &GatewayConfig,
+    stored: Vec<Endpoint>,
+) -> Result<Vec<VirtualEndpoint>, StoreError> {
+    let mut tenant_names: HashMap<String, String> = HashMap::new();
+    for endpoint in &stored {
+        if !tenant_names.contains_key(&endpoint.tenant_id) {
+            let tenant = store.tenant(&endpoint.tenant_id).await?;
+            tenant_names.insert(tenant.id, tenant.name);
+        }
+    }
+    let backend_of = |tenant_id: &str, upstream: String| {
+        let own = registrations::key(&tenant_names[tenant_id], &upstream);
+        if config.servers.contains_key(&own) {
+            own
+        } else {
+            upstream
+        }
+    };
+    Ok(stored
         .into_iter()
         .map(|e| VirtualEndpoint {
-            id: e.id,
-            tenant_id: e.tenant_id,
             slug: e.slug,
             mode: match e.mode {
                 EndpointMode::Tools => Mode::Tools,
@@ -99,14 +125,16 @@ pub fn served(stored: Vec<Endpoint>) -> Vec<VirtualEndpoint> {
                 .into_iter()
                 .map(|t| VirtualTool {
                     exposed: t.exposed_name,
-                    upstream: t.upstream,
+                    upstream: backend_of(&e.tenant_id, t.upstream),
                     tool: t.tool,
                     description: t.description,
                     visible: t.visible,
                 })
                 .collect(),
+            id: e.id,
+            tenant_id: e.tenant_id,
         })
-        .collect()
+        .collect())
 }
 
 /// Why `config` cannot be served next to the virtual endpoints: a server, API or configured

@@ -7,6 +7,7 @@ mod config;
 mod convert;
 mod endpoints;
 mod metering;
+mod registrations;
 mod rotation;
 mod run;
 mod secrets;

@@ -18,6 +18,7 @@ use crate::cli::{Cli, Command, DataDirArg};
 use crate::config::{self, Config, ConfigError};
 use crate::endpoints::{self, EndpointSync};
 use crate::metering::Metering;
+use crate::registrations::Registrations;
 use crate::rotation::GatewayRotation;
 use crate::secrets::ConfigSecrets;
 use crate::tenancy::{self, Tenancy};
@@ -45,6 +46,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Usage(a) => admin_cli::run(a.connection, AdminCommand::Usage(a.command)).await,
         Command::Audit(a) => admin_cli::run(a.connection, AdminCommand::Audit(a.command)).await,
         Command::Vault(a) => admin_cli::run(a.connection, AdminCommand::Vault(a.command)).await,
+        Command::Api(a) => admin_cli::run(a.connection, AdminCommand::Api(a.command)).await,
+        Command::Server(a) => admin_cli::run(a.connection, AdminCommand::Server(a.command)).await,
         Command::Endpoint(a) => {
             admin_cli::run(a.connection, AdminCommand::Endpoint(a.command)).await
         }
@@ -106,17 +109,24 @@ async fn load(path: &Path, tenancy: &Tenancy) -> anyhow::Result<Loaded> {
     Ok(Loaded { secrets, config })
 }
 
-/// Starts the gateway with `meter` as its call gate and the tenants' virtual endpoints, and keeps
-/// it in line with the file (and the secrets it uses) until shutdown. A file that names a server
-/// or endpoint like a virtual endpoint is refused: at start with an error, on reload with a log
-/// line.
+/// What `start` leaves running beside the gateway, for the admin API.
+struct Started {
+    gateway: Arc<Gateway>,
+    endpoints: Arc<EndpointSync>,
+    registrations: Arc<Registrations>,
+}
+
+/// Starts the gateway with `meter` as its call gate, the tenants' registered backends and their
+/// virtual endpoints, and keeps it in line with the file (and the secrets it uses) and the
+/// registrations until shutdown. A file that names a server or endpoint like a virtual endpoint
+/// is refused: at start with an error, on reload with a log line.
 async fn start(
     path: &Path,
     tenancy: &Tenancy,
     loaded: Loaded,
     meter: Arc<CallMeter<SqliteStore>>,
     shutdown: &CancellationToken,
-) -> anyhow::Result<(Arc<Gateway>, Arc<EndpointSync>)> {
+) -> anyhow::Result<Started> {
     let Loaded {
         secrets,
         config: initial,
@@ -134,20 +144,31 @@ async fn start(
     }) {
         anyhow::bail!("{}: {message}", path.display());
     }
-    let gateway = Gateway::start(initial.gateway.clone(), shutdown.child_token()).await;
+    let (tx, mut rx) = watch::channel(initial.clone());
+    let registrations = Arc::new(Registrations::new(
+        tenancy.store.clone(),
+        tenancy.vault.clone(),
+        rx.clone(),
+    ));
+    let merged = registrations.merge(&initial).await;
+    let gateway = Gateway::start(merged, shutdown.child_token()).await;
     gateway.set_call_gate(meter.clone());
     gateway.set_administrator_tenant(tenancy.admin_tenant.name.clone());
     gateway.set_user_credentials(Arc::new(StoredUserCredentials::new(
         tenancy.store.clone(),
         tenancy.vault.clone(),
     )));
-    gateway.set_virtual_endpoints(endpoints::served(stored));
+    let served = endpoints::served(&tenancy.store, &gateway.config(), stored)
+        .await
+        .context("cannot read the virtual endpoints")?;
+    gateway.set_virtual_endpoints(served);
     let sync = Arc::new(EndpointSync::new(
         gateway.clone(),
         tenancy.store.clone(),
         tenancy.admin_tenant.id.clone(),
     ));
-    let (tx, mut rx) = watch::channel(initial);
+    registrations.attach(gateway.clone(), sync.clone());
+    registrations.clone().spawn_secret_poller(shutdown.clone());
     let (rebuild_tx, rebuild_rx) = tokio::sync::mpsc::unbounded_channel();
     secrets
         .clone()
@@ -169,27 +190,33 @@ async fn start(
         .with_context(|| format!("cannot watch {} for changes", path.display()))?;
     let g = gateway.clone();
     let stop = shutdown.clone();
+    let applier = registrations.clone();
+    let mut requests = registrations.requests();
     tokio::spawn(async move {
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,
                 changed = rx.changed() => if changed.is_err() { return },
+                changed = requests.changed() => if changed.is_err() { return },
             }
-            let Config {
-                gateway: next,
-                metering,
-            } = rx.borrow_and_update().clone();
-            if next.http.listen != g.config().http.listen {
+            let version = *requests.borrow_and_update();
+            let file = rx.borrow_and_update().clone();
+            if file.gateway.http.listen != g.config().http.listen {
                 tracing::warn!(
                     "toolport.listen changed; restart toolport to listen on {}",
-                    next.http.listen
+                    file.gateway.http.listen
                 );
             }
-            meter.configure(&metering);
-            g.apply(next).await;
+            meter.configure(&file.metering);
+            g.apply(applier.merge(&file).await).await;
+            applier.applied(version);
         }
     });
-    Ok((gateway, sync))
+    Ok(Started {
+        gateway,
+        endpoints: sync,
+        registrations,
+    })
 }
 
 async fn serve(
@@ -213,8 +240,8 @@ async fn serve(
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
     let metering = Metering::start(&tenancy, &loaded.config.metering);
-    let (gateway, endpoint_sync) =
-        start(path, &tenancy, loaded, metering.meter.clone(), &shutdown).await?;
+    let started = start(path, &tenancy, loaded, metering.meter.clone(), &shutdown).await?;
+    let gateway = started.gateway.clone();
     match config.http.mcp_access {
         McpAccess::Token => tracing::info!(
             "toolport listening on http://{bound}/mcp ({} servers); MCP and admin routes need an API token",
@@ -225,7 +252,7 @@ async fn serve(
             config.servers.len()
         ),
     }
-    let admin = admin_api(&tenancy, secrets, metering.meter.clone(), endpoint_sync);
+    let admin = admin_api(&tenancy, secrets, metering.meter.clone(), started);
     let auth: Arc<dyn Authenticate> = tenancy.auth.clone();
     toolport_server::serve(
         listener,
@@ -243,12 +270,13 @@ async fn serve(
 
 /// The admin REST API at /api/v1, sharing the MCP edge's authenticator (a revocation through the
 /// API stops the token on the MCP routes at once), metering through the gateway's call meter,
-/// rotating the master key in this process, and managing endpoints in the running gateway.
+/// rotating the master key in this process, and managing endpoints and registered backends in
+/// the running gateway.
 fn admin_api(
     tenancy: &Tenancy,
     secrets: Arc<ConfigSecrets>,
     meter: Arc<CallMeter<SqliteStore>>,
-    endpoints: Arc<EndpointSync>,
+    started: Started,
 ) -> axum::Router {
     let rotation = Arc::new(GatewayRotation::new(
         tenancy.store.clone(),
@@ -264,7 +292,8 @@ fn admin_api(
             meter,
         )
         .with_key_rotation(rotation)
-        .with_endpoint_catalog(endpoints)
+        .with_endpoint_catalog(started.endpoints)
+        .with_backend_registry(started.registrations)
         .with_administrator_tenant(tenancy.admin_tenant.id.clone()),
     )
 }
@@ -274,7 +303,9 @@ async fn stdio(path: &Path, data: DataDirArg) -> anyhow::Result<()> {
     let tenancy = tenancy::open(&tenancy::data_dir(data.dir)?).await?;
     let loaded = load(path, &tenancy).await?;
     let metering = Metering::start(&tenancy, &loaded.config.metering);
-    let (gateway, _) = start(path, &tenancy, loaded, metering.meter.clone(), &shutdown).await?;
+    let gateway = start(path, &tenancy, loaded, metering.meter.clone(), &shutdown)
+        .await?
+        .gateway;
     // Desktop clients list tools as soon as they have spawned us: answer with the full catalog.
     gateway.settle(STDIO_SETTLE).await;
     toolport_server::stdio::serve(

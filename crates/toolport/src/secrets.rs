@@ -1,6 +1,7 @@
-//! `${secret:NAME}` in the configuration file: the administrator tenant's vault secrets, kept in
-//! memory sealed (never decrypted until a configuration is built), and refreshed from the store so
-//! that setting a secret through the API or CLI re-applies the configuration that uses it.
+//! `${secret:NAME}` in a configuration: a tenant's vault secrets (the administrator tenant's for
+//! the file, each tenant's own for its registered backends), kept in memory sealed (never
+//! decrypted until a configuration is built), and refreshed from the store so that setting a
+//! secret through the API or CLI re-applies the configuration that uses it.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -11,26 +12,48 @@ use tokio_util::sync::CancellationToken;
 use toolport_store::{PageRequest, SqliteStore, Store, StoreError, Timestamp};
 use toolport_vault::{Sealed, Vault};
 
-/// How often the store is asked whether the administrator's secrets changed.
-const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// How often the store is asked whether a configuration's secrets changed.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
-/// The administrator tenant's secrets, sealed, by name.
+/// A tenant's secrets, sealed, by name.
 pub struct ConfigSecrets {
     vault: Arc<Vault>,
     tenant_id: String,
+    /// How `toolport secret set` names the tenant (empty for the administrator's, the default).
+    tenant_flag: String,
     sealed: RwLock<BTreeMap<String, (Sealed, Timestamp)>>,
 }
 
 impl ConfigSecrets {
-    /// Loads the tenant's secrets from the store.
+    /// Loads the administrator tenant's secrets from the store.
     pub async fn load(
         store: &SqliteStore,
         vault: Arc<Vault>,
         tenant_id: String,
     ) -> Result<Self, StoreError> {
+        Self::load_for(store, vault, tenant_id, String::new()).await
+    }
+
+    /// Loads the secrets of the tenant named `tenant_name` (whose id is `tenant_id`).
+    pub async fn load_tenant(
+        store: &SqliteStore,
+        vault: Arc<Vault>,
+        tenant_id: String,
+        tenant_name: &str,
+    ) -> Result<Self, StoreError> {
+        Self::load_for(store, vault, tenant_id, format!(" --tenant {tenant_name}")).await
+    }
+
+    async fn load_for(
+        store: &SqliteStore,
+        vault: Arc<Vault>,
+        tenant_id: String,
+        tenant_flag: String,
+    ) -> Result<Self, StoreError> {
         let secrets = Self {
             vault,
             tenant_id,
+            tenant_flag,
             sealed: RwLock::default(),
         };
         secrets.refresh(store).await?;
@@ -79,8 +102,14 @@ impl ConfigSecrets {
     /// The plaintext of secret `name`, for building a configuration. Errors never quote a value.
     pub fn lookup(&self, name: &str) -> Result<String, String> {
         let sealed = self.read().get(name).map(|(s, _)| s.clone()).ok_or_else(|| {
+            let whose = if self.tenant_flag.is_empty() {
+                "the administrator tenant"
+            } else {
+                "the tenant"
+            };
             format!(
-                "secret {name:?} is not set in the vault of the administrator tenant; set it with `toolport secret set {name}`"
+                "secret {name:?} is not set in the vault of {whose}; set it with `toolport secret set {name}{}`",
+                self.tenant_flag
             )
         })?;
         let opened = self
@@ -113,7 +142,7 @@ impl ConfigSecrets {
                         }
                     }
                     Ok(false) => {}
-                    Err(e) => tracing::warn!("cannot read the administrator's secrets: {e}"),
+                    Err(e) => tracing::warn!("cannot read the configuration's secrets: {e}"),
                 }
             }
         });

@@ -75,6 +75,7 @@ fn github_api(base_url: &str, mode: Mode) -> (String, ServerConfig) {
             timeout: Duration::from_secs(11),
             prefix: "github".into(),
             tenants: Vec::new(),
+            owner: None,
             circuit_breaker: CircuitBreakerSettings::default(),
             per_user: None,
         },

@@ -80,6 +80,7 @@ fn api_server(base_url: &str, breaker: CircuitBreakerSettings) -> (String, Serve
             timeout: Duration::from_secs(20),
             prefix: "flaky".into(),
             tenants: Vec::new(),
+            owner: None,
             circuit_breaker: breaker,
             per_user: None,
         },

@@ -1,12 +1,13 @@
 //! The admin API's routes: [`router`] puts every handler of this module's files under `/api/v1`.
 //!
 //! One file per resource: [`me`], [`my_secrets`], [`tenants`], [`users`], [`members`],
-//! [`tokens`], [`secrets`], [`endpoints`], [`plans`], [`usage`], [`audit`], [`vault`];
+//! [`tokens`], [`secrets`], [`endpoints`], [`backends`] (registered APIs and MCP servers), [`plans`], [`usage`], [`audit`], [`vault`];
 //! [`records`] holds the JSON shapes of the store's records. Unknown paths under `/api/v1` are a
 //! problem+json 404 and a known path with another method a problem+json 405 (with `Allow`). The
 //! router sets no fallback of its own, so it merges into the server's router without clashing.
 
 pub mod audit;
+pub mod backends;
 pub mod endpoints;
 pub mod me;
 pub mod members;
@@ -20,6 +21,7 @@ pub mod usage;
 pub mod users;
 pub mod vault;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post, put};
 use axum::{Router, middleware};
 use toolport_store::Store;
@@ -28,6 +30,11 @@ use crate::changes::audit_denials;
 use crate::openapi::openapi_json;
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AdminState;
+
+/// The body limit of the routes that take an API's description: the largest description
+/// Toolport converts (64 MiB) with room for its JSON string escapes. Other routes keep the
+/// server's limit.
+const DOCUMENT_BODY_MAX: usize = 80 * 1024 * 1024;
 
 /// Every route under `/api/v1`, with its state applied (merge it into the server's router).
 pub fn router<S: Store + 'static>(state: AdminState<S>) -> Router {
@@ -111,6 +118,29 @@ pub fn router<S: Store + 'static>(state: AdminState<S>) -> Router {
         .route(
             "/api/v1/tenants/{tenant}/endpoints/{slug}/tools/{name}",
             put(endpoints::put_endpoint_tool::<S>).delete(endpoints::remove_endpoint_tool::<S>),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/apis",
+            get(backends::list_apis::<S>)
+                .post(backends::register_api::<S>)
+                .layer(DefaultBodyLimit::max(DOCUMENT_BODY_MAX)),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/apis/{name}",
+            get(backends::get_api::<S>)
+                .put(backends::replace_api::<S>)
+                .delete(backends::delete_api::<S>)
+                .layer(DefaultBodyLimit::max(DOCUMENT_BODY_MAX)),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/servers",
+            get(backends::list_servers::<S>).post(backends::register_server::<S>),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/servers/{name}",
+            get(backends::get_server::<S>)
+                .put(backends::replace_server::<S>)
+                .delete(backends::delete_server::<S>),
         )
         .route("/api/v1/vault/rotate", post(vault::rotate_master_key::<S>))
         .method_not_allowed_fallback(method_not_allowed)

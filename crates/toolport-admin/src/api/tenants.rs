@@ -193,8 +193,9 @@ pub(crate) async fn delete_tenant<S: Store + 'static>(
     }
     state.store.delete_tenant(&tenant.id).await?;
     state.auth.forget_all();
-    // Its endpoints went with it.
+    // Its endpoints and registered backends went with it.
     state.catalog.endpoints_changed().await;
+    state.registry.backends_changed().await;
     state.record_change(
         caller.principal(),
         Some(&tenant.id),

@@ -16,13 +16,13 @@ use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 use toolport_admin::rotation::reseal_all;
 use toolport_admin::{
-    AdminState, EndpointCatalog, KeyRotation, RotationError, RotationReport, TokenAuthenticator,
-    UpstreamTools, router,
+    AdminState, BackendRegistry, BackendState, CheckedBackend, EndpointCatalog, KeyRotation,
+    RegistrationRefusal, RotationError, RotationReport, TokenAuthenticator, UpstreamTools, router,
 };
 use toolport_metering::{
     AuditLog, BatchConfig, CallMeter, MeteringConfig, Redactor, UsageRecorder,
 };
-use toolport_store::{NewToken, Role, SqliteStore, Store, Tenant, User};
+use toolport_store::{BackendKind, NewBackend, NewToken, Role, SqliteStore, Store, Tenant, User};
 use toolport_vault::{MasterKey, Vault};
 use tower::ServiceExt;
 
@@ -67,6 +67,16 @@ pub const ROUTES: &[(&str, &str)] = &[
         "DELETE",
         "/api/v1/tenants/{tenant}/endpoints/{slug}/tools/{name}",
     ),
+    ("GET", "/api/v1/tenants/{tenant}/apis"),
+    ("POST", "/api/v1/tenants/{tenant}/apis"),
+    ("GET", "/api/v1/tenants/{tenant}/apis/{name}"),
+    ("PUT", "/api/v1/tenants/{tenant}/apis/{name}"),
+    ("DELETE", "/api/v1/tenants/{tenant}/apis/{name}"),
+    ("GET", "/api/v1/tenants/{tenant}/servers"),
+    ("POST", "/api/v1/tenants/{tenant}/servers"),
+    ("GET", "/api/v1/tenants/{tenant}/servers/{name}"),
+    ("PUT", "/api/v1/tenants/{tenant}/servers/{name}"),
+    ("DELETE", "/api/v1/tenants/{tenant}/servers/{name}"),
     ("GET", "/api/v1/plans"),
     ("PUT", "/api/v1/tenants/{tenant}/plan"),
     ("GET", "/api/v1/tenants/{tenant}/usage"),
@@ -108,6 +118,50 @@ impl EndpointCatalog for TestCatalog {
     }
 
     fn endpoints_changed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// Registrations in tests: a definition with `"invalid": true` breaks a rule, the name `github`
+/// clashes with the configuration, an API yields one tool per `operationId` in its document.
+impl BackendRegistry for TestCatalog {
+    fn check<'a>(
+        &'a self,
+        _tenant: &'a Tenant,
+        backend: &'a NewBackend,
+    ) -> Pin<Box<dyn Future<Output = Result<CheckedBackend, RegistrationRefusal>> + Send + 'a>>
+    {
+        let definition: Value = serde_json::from_str(&backend.definition).unwrap();
+        let checked = if definition["invalid"] == true {
+            Err(RegistrationRefusal::Invalid {
+                key: "definition.invalid".into(),
+                message: "is not allowed".into(),
+            })
+        } else if backend.name == "github" {
+            Err(RegistrationRefusal::Conflict(
+                "`github` is taken by the configuration file".into(),
+            ))
+        } else {
+            Ok(CheckedBackend {
+                tools: (backend.kind == BackendKind::Api).then(|| {
+                    let document = backend.document.as_deref().unwrap_or_default();
+                    document.matches("operationId").count() as u64
+                }),
+            })
+        };
+        Box::pin(std::future::ready(checked))
+    }
+
+    fn state(&self, _tenant: &Tenant, _name: &str) -> Option<BackendState> {
+        Some(BackendState {
+            state: "ready".into(),
+            reason: None,
+            tools: 1,
+        })
+    }
+
+    fn backends_changed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         self.changes.fetch_add(1, Ordering::SeqCst);
         Box::pin(std::future::ready(()))
     }
@@ -255,7 +309,8 @@ impl Fixture {
                 Arc::clone(&meter),
             )
             .with_key_rotation(rotation)
-            .with_endpoint_catalog(catalog.clone()),
+            .with_endpoint_catalog(catalog.clone())
+            .with_backend_registry(catalog.clone()),
         );
         let b = store.create_tenant("bravo", "free").await.unwrap();
         let operator = actor(

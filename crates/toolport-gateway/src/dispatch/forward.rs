@@ -37,7 +37,7 @@ impl Gateway {
         self.prepare_call(session, &exposed).await?;
         let (view, original) = self.resolve_name(
             &session.scope,
-            session.grant.as_deref(),
+            session.grant.as_ref(),
             session.caller.as_deref(),
             &exposed,
             kind,
@@ -176,7 +176,7 @@ impl Gateway {
                     .unwrap_or_default();
                 let (view, original) = self.resolve_name(
                     &session.scope,
-                    session.grant.as_deref(),
+                    session.grant.as_ref(),
                     session.caller.as_deref(),
                     name,
                     ListKind::Prompts,

@@ -141,7 +141,7 @@ impl Gateway {
                 Scope::Server(name) => {
                     self.prepare_call(session, &request.method).await?;
                     let view = self.server_view(session.caller.as_deref(), name)?;
-                    if !crate::gateway::granted(session.grant.as_deref(), &view.config) {
+                    if !crate::gateway::granted(session.grant.as_ref(), &view.config) {
                         return Err(GatewayError::MethodNotFound(request.method));
                     }
                     let Request { id, method, params } = request;

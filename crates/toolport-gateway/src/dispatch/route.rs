@@ -10,7 +10,7 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::names;
 use crate::registry::ListKind;
-use crate::session::{Scope, Session};
+use crate::session::{Grant, Scope, Session};
 use crate::view::BackendView;
 
 impl Gateway {
@@ -34,7 +34,7 @@ impl Gateway {
     pub(super) fn resolve_name(
         &self,
         scope: &Scope,
-        grant: Option<&str>,
+        grant: Option<&Grant>,
         caller: Option<&Caller>,
         exposed: &str,
         kind: ListKind,
@@ -102,7 +102,7 @@ impl Gateway {
     ) -> Vec<(String, String)> {
         let grant = self.grant_of(caller);
         let Ok((view, original)) =
-            self.resolve_name(scope, grant.as_deref(), caller, exposed, ListKind::Tools)
+            self.resolve_name(scope, grant.as_ref(), caller, exposed, ListKind::Tools)
         else {
             return Vec::new();
         };
@@ -135,7 +135,7 @@ impl Gateway {
     fn view_for_prefix(
         &self,
         scope: &Scope,
-        grant: Option<&str>,
+        grant: Option<&Grant>,
         prefix: &str,
         exposed: &str,
     ) -> Option<Arc<BackendView>> {

@@ -2,6 +2,7 @@
 //! foreign keys on, busy timeout), or an in-memory database for tests. All SQL of this backend
 //! lives in this module (the usage and audit tables' in `history`, the endpoints' in `endpoints`).
 
+mod backends;
 mod endpoints;
 mod history;
 mod migrate;
@@ -19,9 +20,10 @@ use toolport_vault::Sealed;
 use crate::model::{USER_SECRET_PREFIX, now};
 use crate::store::Store;
 use crate::{
-    AuditEntry, CreatedToken, Endpoint, EndpointChanges, EndpointTool, Membership, NewEndpoint,
-    NewToken, Page, PageRequest, Role, SealedSecret, SecretMeta, StoreError, Tenant, Timestamp,
-    TokenRecord, UsageEvent, UsageFilter, UsageSummary, User, token,
+    AuditEntry, BackendKind, CreatedToken, Endpoint, EndpointChanges, EndpointTool, Membership,
+    NewBackend, NewEndpoint, NewToken, Page, PageRequest, RegisteredBackend, Role, SealedSecret,
+    SecretMeta, StoreError, Tenant, Timestamp, TokenRecord, UsageEvent, UsageFilter, UsageSummary,
+    User, token,
 };
 
 /// The database file's name inside the data directory.
@@ -967,5 +969,46 @@ impl Store for SqliteStore {
 
     async fn all_endpoints(&self) -> Result<Vec<Endpoint>, StoreError> {
         self.every_endpoint().await
+    }
+
+    async fn create_backend(&self, new: &NewBackend) -> Result<RegisteredBackend, StoreError> {
+        self.insert_backend(new).await
+    }
+
+    async fn backend(&self, tenant_id: &str, name: &str) -> Result<RegisteredBackend, StoreError> {
+        self.backend_of(tenant_id, name).await
+    }
+
+    async fn backend_document(
+        &self,
+        tenant_id: &str,
+        name: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.document_of(tenant_id, name).await
+    }
+
+    async fn list_backends(
+        &self,
+        tenant_id: &str,
+        kind: Option<BackendKind>,
+        page: &PageRequest,
+    ) -> Result<Page<RegisteredBackend>, StoreError> {
+        self.backend_page(tenant_id, kind, page).await
+    }
+
+    async fn count_backends(&self, tenant_id: &str) -> Result<u64, StoreError> {
+        self.count_backends_of(tenant_id).await
+    }
+
+    async fn replace_backend(&self, new: &NewBackend) -> Result<RegisteredBackend, StoreError> {
+        self.change_backend(new).await
+    }
+
+    async fn delete_backend(&self, tenant_id: &str, name: &str) -> Result<(), StoreError> {
+        self.remove_backend(tenant_id, name).await
+    }
+
+    async fn all_backends(&self) -> Result<Vec<RegisteredBackend>, StoreError> {
+        self.every_backend().await
     }
 }

@@ -303,6 +303,18 @@ impl SafeClient {
         }
     }
 
+    /// The HTTP client for an MCP server at `url` (Streamable HTTP or legacy SSE), after checking
+    /// `url` itself: every name the client resolves, and every redirect, is vetted by the policy
+    /// too. The transport must send only to `url` (and, for SSE, its own origin).
+    pub(crate) fn for_mcp_server(&self, url: &str) -> Result<reqwest::Client, FetchError> {
+        let parsed = url::Url::parse(url).map_err(|e| FetchError::Http {
+            url: url.to_string(),
+            message: format!("invalid URL: {e}"),
+        })?;
+        self.policy.check_url(&parsed)?;
+        Ok(self.any_origin.clone())
+    }
+
     /// Downloads a document (a spec, a referenced file): success status required, at most `limit` bytes.
     pub async fn get_bytes(
         &self,

@@ -1,6 +1,6 @@
 //! Reading an API description (file path or http(s) URL, through the SSRF-safe client) and converting
-//! it, with external `$ref`s loaded the same way; descriptions fetched from a URL may not reference
-//! local files.
+//! it, with external `$ref`s loaded the same way; only a description read from a local file may
+//! reference local files (not one fetched from a URL, nor one uploaded without a location).
 
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ pub async fn load_conversion(
     let location = config.spec.location().to_string();
     let loader = RefLoader {
         client: client.clone(),
-        from_url: is_url(&location),
+        local_files: !location.is_empty() && !is_url(&location),
         handle: tokio::runtime::Handle::current(),
         timeout,
     };
@@ -84,7 +84,8 @@ async fn read_file(api: &str, path: &str) -> Result<Vec<u8>, ApiError> {
 /// it may block on the runtime for downloads.
 struct RefLoader {
     client: SafeClient,
-    from_url: bool,
+    /// Whether references to local files may be followed.
+    local_files: bool,
     handle: tokio::runtime::Handle,
     timeout: Duration,
 }
@@ -100,9 +101,9 @@ impl DocumentLoader for RefLoader {
                 )
                 .map_err(|e| LoadError::new(e.to_string()));
         }
-        if self.from_url {
+        if !self.local_files {
             return Err(LoadError::new(format!(
-                "`{location}` is a local file referenced from a description downloaded from a URL; such references are refused"
+                "`{location}` is a local file referenced from a description that was downloaded or uploaded, not read from a local file; such references are refused"
             )));
         }
         let meta = std::fs::metadata(location)

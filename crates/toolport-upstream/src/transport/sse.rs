@@ -65,6 +65,14 @@ pub(super) async fn connect(
     let endpoint = base
         .join(endpoint.trim())
         .map_err(|e| UpstreamError::Protocol(format!("invalid endpoint {endpoint:?}: {e}")))?;
+    // Messages carry the configured headers (credentials): they go back to the server's origin
+    // only, never to a host the server names.
+    if endpoint.origin() != base.origin() {
+        return Err(UpstreamError::Protocol(format!(
+            "{url} named {endpoint} as its message endpoint, which is on another origin; Toolport \
+             posts messages only to the SSE server's own origin"
+        )));
+    }
     let (peer, mut outbound, shared, ev_rx) = Peer::new(hook);
     let name: Arc<str> = name.into();
     tokio::spawn(async move {

@@ -1,7 +1,11 @@
-//! The admin commands (`toolport tenant|user|member|token|secret|endpoint|plan|usage|audit|vault
-//! …`): the admin REST API of a running gateway on the command line. Each prints the API's JSON
+//! The admin commands (`toolport tenant|user|member|token|secret|api|server|endpoint|plan|usage|
+//! audit|vault …`): the admin REST API of a running gateway on the command line. Each prints the API's JSON
 //! answer; an error answer (RFC 9457 problem details) becomes a one-line message and a non-zero
 //! exit.
+
+mod backends;
+
+pub use backends::{ApiCommand, ServerCommand};
 
 use std::io::{IsTerminal as _, Read as _, Write as _};
 
@@ -259,6 +263,8 @@ pub enum AdminCommand {
     Member(MemberCommand),
     Token(TokenCommand),
     Secret(SecretCommand),
+    Api(ApiCommand),
+    Server(ServerCommand),
     Endpoint(EndpointCommand),
     Plan(PlanCommand),
     Usage(UsageCommand),
@@ -350,6 +356,8 @@ pub async fn run(connection: Connection, command: AdminCommand) -> anyhow::Resul
                 }
             }
         }
+        AdminCommand::Api(c) => backends::api(&api, &api.tenant_path().await?, c).await?,
+        AdminCommand::Server(c) => backends::server(&api, &api.tenant_path().await?, c).await?,
         AdminCommand::Endpoint(c) => {
             let t = api.tenant_path().await?;
             endpoint(&api, &format!("{t}/endpoints"), c).await?

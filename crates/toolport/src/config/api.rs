@@ -28,6 +28,29 @@ pub fn api_config(
     settings: &Settings,
     cx: &Context<'_>,
 ) -> Result<ServerConfig, Invalid> {
+    let mut spec =
+        expand(&raw.spec, cx.env, None).map_err(|m| invalid(format!("{key}.spec"), m))?;
+    if spec.is_empty() {
+        return Err(invalid(
+            format!("{key}.spec"),
+            "give the path or https URL of the API description",
+        ));
+    }
+    if !spec.contains("://") && Path::new(&spec).is_relative() {
+        spec = cx.base_dir.join(&spec).to_string_lossy().into_owned();
+    }
+    api_config_from(name, raw, SpecSource::Location(spec), key, settings, cx)
+}
+
+/// Like [`api_config`] with the description's source already decided (`raw.spec` is ignored).
+pub(super) fn api_config_from(
+    name: &str,
+    raw: RawApi,
+    spec: SpecSource,
+    key: &str,
+    settings: &Settings,
+    cx: &Context<'_>,
+) -> Result<ServerConfig, Invalid> {
     let x = |field: &str, value: &str| {
         expand(value, cx.env, None).map_err(|m| invalid(format!("{key}.{field}"), m))
     };
@@ -41,17 +64,7 @@ pub fn api_config(
     let shared_credential = |field: &str, value: &str| {
         expand(value, cx.env, Some(cx.secrets)).map_err(|m| invalid(format!("{key}.{field}"), m))
     };
-    let mut spec = x("spec", &raw.spec)?;
-    if spec.is_empty() {
-        return Err(invalid(
-            format!("{key}.spec"),
-            "give the path or https URL of the API description",
-        ));
-    }
-    if !spec.contains("://") && Path::new(&spec).is_relative() {
-        spec = cx.base_dir.join(&spec).to_string_lossy().into_owned();
-    }
-    let mut config = ApiConfig::new(SpecSource::Location(spec));
+    let mut config = ApiConfig::new(spec);
     if let Some(format) = &raw.format {
         config.format = Some(
             format
@@ -110,6 +123,7 @@ pub fn api_config(
         tags: raw.tags,
         prefix,
         tenants: super::validate::grants(&raw.tenants, key)?,
+        owner: None,
         circuit_breaker,
         per_user: per_user(user_secrets.into_inner(), raw.idle_seconds, key)?,
     })

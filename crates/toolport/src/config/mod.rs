@@ -6,6 +6,7 @@ mod api;
 mod breaker;
 mod interpolate;
 mod raw;
+mod registered;
 mod validate;
 pub mod watch;
 
@@ -46,12 +47,23 @@ pub enum ConfigError {
 
 pub use interpolate::SecretLookup;
 
-/// The file's validated form: what the gateway runs, and what metering enforces.
+/// The file's validated form: what the gateway runs, what metering enforces, and what tenants
+/// may register.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub gateway: GatewayConfig,
     pub metering: MeteringConfig,
+    pub registration: RegistrationPolicy,
 }
+
+/// What the admin API accepts beyond remote MCP servers and APIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RegistrationPolicy {
+    /// `toolport.allowRegisteredStdio`: stdio servers (commands on this host) may be registered.
+    pub allow_stdio: bool,
+}
+
+pub use registered::{Registration, registered_config};
 
 /// Reads and validates the file at `path` against the process environment; `${secret:NAME}`
 /// references are resolved by `secrets`.

@@ -93,6 +93,9 @@ pub struct RawSettings {
     #[serde(default)]
     pub audit_redaction: toolport_metering::RedactionConfig,
     pub circuit_breaker: Option<RawCircuitBreaker>,
+    /// Whether tenants may register stdio MCP servers (commands run on this host) through the
+    /// admin API; remote servers and APIs need no permission.
+    pub allow_registered_stdio: Option<bool>,
 }
 
 /// `circuitBreaker`, in `toolport` (every server) or on one server or API (overriding it).
@@ -116,7 +119,9 @@ pub struct RawSsrf {
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RawApi {
-    /// Path (relative to the config file) or http(s) URL of the description.
+    /// Path (relative to the config file) or http(s) URL of the description (empty when the
+    /// description of a registered API was uploaded).
+    #[serde(default)]
     pub spec: String,
     pub format: Option<String>,
     pub base_url: Option<String>,

@@ -14,10 +14,10 @@ use toolport_gateway::names;
 use toolport_metering::MeteringConfig;
 use toolport_upstream::UpstreamSpec;
 
-use super::Config;
 use super::breaker::circuit_breaker;
 use super::interpolate::{SecretLookup, expand, expand_per_user};
 use super::raw::{RawFile, RawServer};
+use super::{Config, RegistrationPolicy};
 
 /// A problem at a key path, e.g. `mcpServers.github.url`.
 #[derive(Debug)]
@@ -219,6 +219,9 @@ pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<Config, Invalid> {
             plans: settings_raw.plans,
             redaction: settings_raw.audit_redaction,
         },
+        registration: RegistrationPolicy {
+            allow_stdio: settings_raw.allow_registered_stdio.unwrap_or(false),
+        },
     })
 }
 
@@ -239,7 +242,7 @@ pub(super) fn check_server_name(name: &str) -> Result<(), String> {
     }
 }
 
-fn server_config(
+pub(super) fn server_config(
     name: &str,
     server: RawServer,
     key: &str,
@@ -338,6 +341,7 @@ fn server_config(
             .map_or(settings.request_timeout, Duration::from_millis),
         prefix,
         tenants: grants(&server.tenants, key)?,
+        owner: None,
         circuit_breaker,
         per_user,
     })

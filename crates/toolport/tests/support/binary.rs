@@ -200,19 +200,27 @@ pub fn initialize() -> Value {
 
 /// A second tenant with a user whose token has `scopes`.
 pub async fn other_tenant_token(data_dir: &Path, scopes: &[&str]) -> String {
+    let email = format!("{}@acme.test", scopes.join("+"));
+    tenant_token(data_dir, "acme", "free", &email, Role::Member, scopes).await
+}
+
+/// A token with `scopes` of a new user `email` with `role` in tenant `tenant` (created on `plan`
+/// unless it exists).
+pub async fn tenant_token(
+    data_dir: &Path,
+    tenant: &str,
+    plan: &str,
+    email: &str,
+    role: Role,
+    scopes: &[&str],
+) -> String {
     let store = SqliteStore::open(data_dir).await.unwrap();
-    let tenant = match store.tenant_by_name("acme").await {
+    let tenant = match store.tenant_by_name(tenant).await {
         Ok(t) => t,
-        Err(_) => store.create_tenant("acme", "free").await.unwrap(),
+        Err(_) => store.create_tenant(tenant, plan).await.unwrap(),
     };
-    let user = store
-        .create_user(&format!("{}@acme.test", scopes.join("+")), "Dev")
-        .await
-        .unwrap();
-    store
-        .add_member(&tenant.id, &user.id, Role::Member)
-        .await
-        .unwrap();
+    let user = store.create_user(email, "Dev").await.unwrap();
+    store.add_member(&tenant.id, &user.id, role).await.unwrap();
     let created = store
         .create_token(&NewToken {
             tenant_id: tenant.id,

@@ -47,6 +47,7 @@ pub fn server(name: &str, spec: UpstreamSpec) -> (String, ServerConfig) {
             timeout: Duration::from_secs(20),
             prefix: name.to_string(),
             tenants: Vec::new(),
+            owner: None,
             circuit_breaker: CircuitBreakerSettings::default(),
             per_user: None,
         },
