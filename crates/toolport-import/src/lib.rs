@@ -9,7 +9,8 @@
 //! - `postman` and `graphql/` for the other formats.
 //! - `schema/`: the `$ref` document set (external files through a [`DocumentLoader`]) and the builder
 //!   producing self-contained JSON Schema 2020-12 (`$defs` for cycles).
-//! - `collect` (naming, filtering, tools-or-diagnostics bookkeeping), `naming`, `filter`.
+//! - `collect` (naming, filtering, tools-or-diagnostics bookkeeping; identical schema texts stored once
+//!   through `shared_texts`), `naming`, `filter`.
 //! - `model`: the public data (tools, [`ExecutionPlan`], diagnostics, options).
 //! - `modes/`: dispatch and search meta-tools and the pure functions answering them.
 
@@ -28,6 +29,7 @@ mod path_items;
 mod postman;
 mod render;
 mod schema;
+mod shared_texts;
 mod swagger;
 
 pub use error::ImportError;

@@ -33,10 +33,9 @@ pub(crate) struct Api<'d> {
 /// bounded in memory (each tool's schemas shrink) while small APIs keep full schemas.
 const TOTAL_BUDGET: usize = 1_500_000;
 
-/// The per-tool input budget for this document.
-fn input_budget(paths: &PathItems<'_>) -> usize {
-    let ops = paths.count_members(&METHODS);
-    (TOTAL_BUDGET / ops.max(1)).clamp(60, 3000)
+/// The per-tool input budget for a document of `operations` operations.
+fn input_budget(operations: usize) -> usize {
+    (TOTAL_BUDGET / operations.max(1)).clamp(60, 3000)
 }
 
 /// Title of the document and its operations, fed to the collector. `paths` are the root's path items
@@ -84,10 +83,12 @@ pub(crate) fn convert(
     drop_example_objects(&mut root, false);
     let docs = Documents::load(root, paths, source, loader)?;
     let servers = security::servers(docs.root().get("servers"));
+    let operations = docs.paths().count_members(&METHODS);
+    out.reserve(operations);
     let api = Api {
         docs: &docs,
         servers,
-        input_budget: input_budget(docs.paths()),
+        input_budget: input_budget(operations),
     };
     for entry in docs.paths().iter() {
         // Parsed for this loop turn only (a raw item's tree is dropped once its operations are tools).
