@@ -4,10 +4,11 @@ use serde_json::Value;
 
 use crate::filter::CompiledFilter;
 use crate::model::{
-    ConvertedTool, Diagnostic, DiagnosticKind, ExecutionPlan, JsonText, McpTool, OperationInfo,
+    ConvertedTool, Diagnostic, DiagnosticKind, ExecutionPlan, McpTool, OperationInfo,
     ToolAnnotations,
 };
 use crate::naming::Namer;
+use crate::shared_texts::SharedTexts;
 
 /// Longest `title`, in characters.
 pub const MAX_TITLE: usize = 120;
@@ -32,6 +33,7 @@ pub struct Draft {
 pub struct Collector<'f> {
     namer: Namer,
     filter: &'f CompiledFilter,
+    schemas: SharedTexts,
     pub tools: Vec<ConvertedTool>,
     pub diagnostics: Vec<Diagnostic>,
     pub operation_count: usize,
@@ -42,10 +44,17 @@ impl<'f> Collector<'f> {
         Collector {
             namer: Namer::tools(),
             filter,
+            schemas: SharedTexts::default(),
             tools: Vec::new(),
             diagnostics: Vec::new(),
             operation_count: 0,
         }
+    }
+
+    /// Makes room for `operations` more tools (the tool list is the largest part of a conversion of a
+    /// large API; growing it by doubling would leave up to half of it unused).
+    pub fn reserve(&mut self, operations: usize) {
+        self.tools.reserve_exact(operations);
     }
 
     /// Records one operation. `preferred` is the name wanted (operationId), `fallback` is used when it is empty
@@ -83,8 +92,8 @@ impl<'f> Collector<'f> {
                     name,
                     title: draft.title,
                     description: draft.description,
-                    input_schema: JsonText::from_value(&draft.input_schema),
-                    output_schema: draft.output_schema.as_ref().map(JsonText::from_value),
+                    input_schema: self.schemas.json(&draft.input_schema),
+                    output_schema: draft.output_schema.as_ref().map(|o| self.schemas.json(o)),
                     annotations: draft.annotations,
                 };
                 self.tools.push(ConvertedTool {

@@ -1,8 +1,15 @@
 //! Bytes to a JSON value: UTF-8 checks (BOM accepted), JSON with line/column errors, YAML converted to JSON.
 
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::ImportError;
+use crate::path_items::PathItems;
 
 /// The text of a document once its bytes are known to be UTF-8 (a leading BOM removed).
 pub fn text(input: &[u8]) -> Result<&str, ImportError> {
@@ -38,6 +45,68 @@ pub fn parse_json(text: &str) -> Result<Value, ImportError> {
         column: e.column(),
         message: strip_position(&e.to_string()),
     })
+}
+
+/// Parses a JSON document like [`parse_json`], except that an object-valued top-level `paths` stays raw
+/// text: its path items are returned apart and the root holds `"paths": null` in their place.
+pub fn parse_json_lean(text: &str) -> Result<(Value, PathItems<'_>), ImportError> {
+    match split_paths(text) {
+        Some(parsed) => Ok(parsed),
+        // Not an object, or not valid JSON: the whole parse gives the value or the error with its position.
+        None => parse_json(text).map(|v| (v, PathItems::default())),
+    }
+}
+
+fn split_paths(text: &str) -> Option<(Value, PathItems<'_>)> {
+    let Members(members) = serde_json::from_str(text).ok()?;
+    let mut root = Map::with_capacity(members.len());
+    let mut items = PathItems::default();
+    for (key, raw) in members {
+        if key == "paths" && raw.get().starts_with('{') {
+            let Members(paths) = serde_json::from_str(raw.get()).ok()?;
+            items = PathItems::raw(text, paths);
+            root.insert(key, Value::Null);
+        } else {
+            root.insert(key, serde_json::from_str(raw.get()).ok()?);
+        }
+    }
+    Some((Value::Object(root), items))
+}
+
+/// An object's members as raw text, in document order; a repeated key keeps its first position and its
+/// last value, as `serde_json::Map` does.
+struct Members<'t>(Vec<(String, &'t RawValue)>);
+
+impl<'de: 't, 't> Deserialize<'de> for Members<'t> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(MembersVisitor(std::marker::PhantomData))
+    }
+}
+
+struct MembersVisitor<'t>(std::marker::PhantomData<&'t ()>);
+
+impl<'de: 't, 't> Visitor<'de> for MembersVisitor<'t> {
+    type Value = Members<'t>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'t>, A::Error> {
+        let mut members: Vec<(String, &'t RawValue)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value: &'de RawValue = map.next_value()?;
+            match index.get(&key) {
+                Some(&i) => members[i].1 = value,
+                None => {
+                    index.insert(key.clone(), members.len());
+                    members.push((key, value));
+                }
+            }
+        }
+        Ok(Members(members))
+    }
 }
 
 /// Parses YAML (merge keys applied, non-string keys stringified) into a JSON value.

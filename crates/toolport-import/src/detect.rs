@@ -5,30 +5,35 @@ use serde_json::Value;
 use crate::decode;
 use crate::error::ImportError;
 use crate::model::Format;
+use crate::path_items::PathItems;
 
 /// A parsed document and its format.
 #[derive(Debug)]
-pub enum Parsed {
-    /// JSON or YAML content.
-    Structured(Format, Value),
+pub enum Parsed<'t> {
+    /// JSON or YAML content. The path items are apart (still raw text) only for OpenAPI documents in JSON.
+    Structured(Format, Value, PathItems<'t>),
     /// GraphQL SDL text.
     Sdl(String),
 }
 
 /// Parses the text and decides its format (`forced` wins over detection).
 /// `source` (the file name) counts too: a `.json` file is parsed as JSON whatever it starts with.
-pub fn parse(text: &str, forced: Option<Format>, source: &str) -> Result<Parsed, ImportError> {
+pub fn parse<'t>(
+    text: &'t str,
+    forced: Option<Format>,
+    source: &str,
+) -> Result<Parsed<'t>, ImportError> {
     let json_name = source.to_ascii_lowercase().ends_with(".json");
     if forced == Some(Format::Graphql) && !decode::looks_like_json(text) && !json_name {
         return Ok(Parsed::Sdl(text.to_string()));
     }
-    let value = if decode::looks_like_json(text) || json_name {
-        decode::parse_json(text)?
+    let (mut value, paths) = if decode::looks_like_json(text) || json_name {
+        decode::parse_json_lean(text)?
     } else if looks_like_sdl(text) {
         return Ok(Parsed::Sdl(text.to_string()));
     } else {
         match decode::parse_yaml(text) {
-            Ok(v) if v.is_object() => v,
+            Ok(v) if v.is_object() => (v, PathItems::default()),
             Ok(v) => {
                 if looks_like_sdl(text) {
                     return Ok(Parsed::Sdl(text.to_string()));
@@ -49,7 +54,11 @@ pub fn parse(text: &str, forced: Option<Format>, source: &str) -> Result<Parsed,
         Some(f) => f,
         None => detect(&value)?,
     };
-    Ok(Parsed::Structured(format, value))
+    if format == Format::OpenApi {
+        return Ok(Parsed::Structured(format, value, paths));
+    }
+    paths.restore(&mut value)?;
+    Ok(Parsed::Structured(format, value, PathItems::default()))
 }
 
 /// Detects the format of a structured document.

@@ -3,12 +3,14 @@
 //!
 //! # Layout
 //! - [`convert`] is the entry point; [`render_json`] prints what `toolport convert --json` shows.
-//! - `decode` (bytes to JSON value, UTF-8/JSON/YAML errors) and `detect` (which format).
+//! - `decode` (bytes to JSON value, UTF-8/JSON/YAML errors) and `detect` (which format); `path_items`
+//!   keeps a JSON document's path items as raw text until each is converted.
 //! - `openapi/` (OpenAPI 3.x: operations, bodies, servers, security) with `swagger` upgrading Swagger 2.0 into it.
 //! - `postman` and `graphql/` for the other formats.
 //! - `schema/`: the `$ref` document set (external files through a [`DocumentLoader`]) and the builder
 //!   producing self-contained JSON Schema 2020-12 (`$defs` for cycles).
-//! - `collect` (naming, filtering, tools-or-diagnostics bookkeeping), `naming`, `filter`.
+//! - `collect` (naming, filtering, tools-or-diagnostics bookkeeping; identical schema texts stored once
+//!   through `shared_texts`), `naming`, `filter`.
 //! - `model`: the public data (tools, [`ExecutionPlan`], diagnostics, options).
 //! - `modes/`: dispatch and search meta-tools and the pure functions answering them.
 
@@ -23,9 +25,11 @@ mod model;
 pub mod modes;
 mod naming;
 mod openapi;
+mod path_items;
 mod postman;
 mod render;
 mod schema;
+mod shared_texts;
 mod swagger;
 
 pub use error::ImportError;
@@ -53,14 +57,15 @@ pub fn convert(
     let mut out = Collector::new(&filter);
     let (format, title) = match detect::parse(text, options.format, &options.source)? {
         Parsed::Sdl(sdl) => (Format::Graphql, graphql::convert_sdl(&sdl, &mut out)?),
-        Parsed::Structured(format, value) => {
+        Parsed::Structured(format, value, paths) => {
             let title = match format {
                 Format::OpenApi => {
                     check_openapi_version(&value)?;
-                    openapi::convert(value, format, &options.source, loader, &mut out)?
+                    openapi::convert(value, paths, format, &options.source, loader, &mut out)?
                 }
                 Format::Swagger => openapi::convert(
                     swagger::upgrade(value),
+                    paths,
                     format,
                     &options.source,
                     loader,

@@ -1,9 +1,11 @@
 //! The data this crate produces: MCP tool definitions, their execution plans, diagnostics, and the options that steer conversion.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::filter::Filter;
 
@@ -174,18 +176,19 @@ pub struct McpTool {
 
 /// A JSON value kept as compact text: tool schemas of large APIs take a fraction of the memory of a
 /// parsed `Value`, and serialise as-is into `tools/list`. [`JsonText::value`] parses it when needed.
+/// Clones share the text (one conversion stores each distinct schema text once).
 /// Deserialise it from JSON text (`serde_json::from_str`/`from_slice`), not from a `Value`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct JsonText(Box<serde_json::value::RawValue>);
+#[derive(Debug, Clone)]
+pub struct JsonText(Arc<RawValue>);
 
 impl JsonText {
     /// The JSON text of `value`.
     pub fn from_value(value: &Value) -> Self {
-        match serde_json::value::to_raw_value(value) {
-            Ok(raw) => JsonText(raw),
-            Err(_) => JsonText(serde_json::from_str("{}").unwrap_or_default()),
-        }
+        JsonText::from_raw(raw_text(value))
+    }
+
+    pub(crate) fn from_raw(raw: Box<RawValue>) -> Self {
+        JsonText(Arc::from(raw))
     }
 
     /// The parsed value.
@@ -196,6 +199,25 @@ impl JsonText {
     /// The compact JSON text.
     pub fn as_str(&self) -> &str {
         self.0.get()
+    }
+}
+
+/// The compact JSON text of `value` (`{}` in the impossible case that it does not serialise).
+pub(crate) fn raw_text(value: &Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value)
+        .or_else(|_| RawValue::from_string("{}".to_string()))
+        .unwrap_or_default()
+}
+
+impl Serialize for JsonText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(JsonText::from_raw)
     }
 }
 

@@ -11,6 +11,7 @@ use crate::error::ImportError;
 use crate::loader::DocumentLoader;
 use crate::model::{Format, OperationInfo, Server};
 use crate::naming::method_path_name;
+use crate::path_items::{PathItems, drop_example_objects};
 use crate::schema::Documents;
 use crate::schema::docs::escape;
 
@@ -22,7 +23,7 @@ const METHODS: [&str; 9] = [
 /// Document-wide facts every operation needs.
 #[derive(Debug)]
 pub(crate) struct Api<'d> {
-    pub docs: &'d Documents,
+    pub docs: &'d Documents<'d>,
     pub servers: Vec<Server>,
     /// Schema nodes one `inputSchema` may inline before references go to `$defs` (outputs get half).
     pub input_budget: usize,
@@ -32,28 +33,16 @@ pub(crate) struct Api<'d> {
 /// bounded in memory (each tool's schemas shrink) while small APIs keep full schemas.
 const TOTAL_BUDGET: usize = 1_500_000;
 
-/// The per-tool input budget for this document.
-fn input_budget(root: &Value) -> usize {
-    let ops: usize = root
-        .get("paths")
-        .and_then(Value::as_object)
-        .map(|p| {
-            p.values()
-                .filter_map(Value::as_object)
-                .map(|item| {
-                    item.keys()
-                        .filter(|k| METHODS.contains(&k.as_str()))
-                        .count()
-                })
-                .sum()
-        })
-        .unwrap_or(0);
-    (TOTAL_BUDGET / ops.max(1)).clamp(60, 3000)
+/// The per-tool input budget for a document of `operations` operations.
+fn input_budget(operations: usize) -> usize {
+    (TOTAL_BUDGET / operations.max(1)).clamp(60, 3000)
 }
 
-/// Title of the document and its operations, fed to the collector.
+/// Title of the document and its operations, fed to the collector. `paths` are the root's path items
+/// when the caller kept them apart (raw JSON text); otherwise they are taken out of `root` here.
 pub(crate) fn convert(
     root: Value,
+    paths: PathItems<'_>,
     format: Format,
     source: &str,
     loader: &dyn DocumentLoader,
@@ -86,23 +75,30 @@ pub(crate) fn convert(
         .and_then(Value::as_str)
         .map(str::to_string);
     let mut root = root;
+    let paths = if paths.is_empty() {
+        PathItems::take(&mut root)
+    } else {
+        paths
+    };
     drop_example_objects(&mut root, false);
-    let docs = Documents::load(root, source, loader);
+    let docs = Documents::load(root, paths, source, loader)?;
     let servers = security::servers(docs.root().get("servers"));
+    let operations = docs.paths().count_members(&METHODS);
+    out.reserve(operations);
     let api = Api {
         docs: &docs,
         servers,
-        input_budget: input_budget(docs.root()),
+        input_budget: input_budget(operations),
     };
-    let Some(paths) = docs.root().get("paths").and_then(Value::as_object) else {
-        return Ok(title);
-    };
-    for (path, item) in paths {
+    for entry in docs.paths().iter() {
+        // Parsed for this loop turn only (a raw item's tree is dropped once its operations are tools).
+        let item = docs.paths().content(entry)?;
+        let path = entry.path.as_str();
         if path.starts_with("x-") {
             continue;
         }
         let pointer = format!("/paths/{}", escape(path));
-        let (doc, item) = match docs.deref(0, item) {
+        let (doc, item) = match docs.deref(0, &item) {
             Ok(v) => v,
             Err(e) => {
                 let info = info_for(None, "ANY", path, &pointer, &Value::Null);
@@ -178,27 +174,5 @@ fn info_for(
             .and_then(Value::as_bool)
             .unwrap_or(false),
         pointer: pointer.to_string(),
-    }
-}
-
-/// Removes what conversion never reads and large documents are full of: `components.examples` and the
-/// `examples` maps of media types and parameters (schema `examples` arrays stay). Frees memory early.
-fn drop_example_objects(v: &mut Value, in_names: bool) {
-    match v {
-        Value::Object(m) => {
-            if !in_names && m.get("examples").is_some_and(Value::is_object) {
-                m.shift_remove("examples");
-            }
-            for (k, child) in m.iter_mut() {
-                let names = !in_names
-                    && matches!(
-                        k.as_str(),
-                        "properties" | "patternProperties" | "$defs" | "definitions"
-                    );
-                drop_example_objects(child, names);
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(|c| drop_example_objects(c, false)),
-        _ => {}
     }
 }

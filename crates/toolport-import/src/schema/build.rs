@@ -25,7 +25,7 @@ const HARD_FACTOR: usize = 2;
 /// Builds the schemas of one root (one `inputSchema` or one `outputSchema`); `$defs` are shared within it.
 #[derive(Debug)]
 pub struct SchemaBuilder<'d> {
-    docs: &'d Documents,
+    docs: &'d Documents<'d>,
     dir: Direction,
     defs: Map<String, Value>,
     def_names: HashMap<RefKey, String>,
@@ -43,7 +43,7 @@ pub struct SchemaBuilder<'d> {
 
 impl<'d> SchemaBuilder<'d> {
     /// `budget`: schema nodes to inline before further references go to `$defs` instead.
-    pub fn new(docs: &'d Documents, dir: Direction, budget: usize) -> Self {
+    pub fn new(docs: &'d Documents<'d>, dir: Direction, budget: usize) -> Self {
         SchemaBuilder {
             docs,
             dir,
@@ -60,7 +60,7 @@ impl<'d> SchemaBuilder<'d> {
         }
     }
 
-    pub fn documents(&self) -> &'d Documents {
+    pub fn documents(&self) -> &'d Documents<'d> {
         self.docs
     }
 
@@ -450,10 +450,13 @@ fn merge_all_of(out: &mut Map<String, Value>) {
 mod tests {
     use super::*;
     use crate::loader::RefuseLoader;
+    use crate::path_items::PathItems;
     use serde_json::json;
 
     fn build(doc: Value, schema: Value, dir: Direction) -> Value {
-        let docs = Documents::load(doc, "", &RefuseLoader);
+        let Ok(docs) = Documents::load(doc, PathItems::default(), "", &RefuseLoader) else {
+            panic!("the document set did not load");
+        };
         let mut b = SchemaBuilder::new(&docs, dir, 10_000);
         let s = b.schema(0, &schema);
         b.finish(s).0

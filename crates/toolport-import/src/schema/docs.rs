@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::decode;
+use crate::error::ImportError;
 use crate::loader::{DocumentLoader, resolve_location};
+use crate::path_items::PathItems;
 
 /// Index of a document in a [`Documents`] set; 0 is the root.
 pub type DocId = usize;
@@ -25,10 +27,12 @@ struct Doc {
 }
 
 /// The root document and every external document it references (transitively), loaded before conversion
-/// so resolution never does I/O and never mutates.
+/// so resolution never does I/O (a path item kept as raw text is parsed when a `$ref` first points into it).
 #[derive(Debug)]
-pub struct Documents {
+pub struct Documents<'t> {
     docs: Vec<Doc>,
+    /// The root's path items (the root holds `"paths": null` in their place when there are any).
+    paths: PathItems<'t>,
     by_location: HashMap<String, DocId>,
     failures: HashMap<String, String>,
 }
@@ -36,18 +40,35 @@ pub struct Documents {
 /// Documents beyond this many are not loaded (a guard against reference explosions).
 const MAX_DOCUMENTS: usize = 256;
 
-impl Documents {
-    /// Wraps `root` and loads every external document it references.
-    pub fn load(root: Value, location: &str, loader: &dyn DocumentLoader) -> Self {
+impl<'t> Documents<'t> {
+    /// Wraps `root` and its path items and loads every external document they reference. Fails only when
+    /// a path item that has to be read for that is not valid JSON.
+    pub fn load(
+        root: Value,
+        paths: PathItems<'t>,
+        location: &str,
+        loader: &dyn DocumentLoader,
+    ) -> Result<Self, ImportError> {
         let mut set = Documents {
             docs: Vec::new(),
+            paths,
             by_location: HashMap::new(),
             failures: HashMap::new(),
         };
         set.add(location.to_string(), root);
+        let mut root_wanted = Vec::new();
+        for item in set.paths.iter() {
+            if !item.may_hold_anchor_or_external_ref() {
+                continue;
+            }
+            let value = set.paths.content(item)?;
+            collect_external(&value, location, &mut root_wanted);
+            let mut path = vec!["paths", item.path.as_str()];
+            collect_anchors(&value, &mut path, &mut set.docs[0].anchors);
+        }
         let mut next = 0;
         while next < set.docs.len() {
-            let mut wanted = Vec::new();
+            let mut wanted = std::mem::take(&mut root_wanted);
             let base = set.docs[next].location.clone();
             collect_external(&set.docs[next].root, &base, &mut wanted);
             for loc in wanted {
@@ -75,7 +96,7 @@ impl Documents {
             }
             next += 1;
         }
-        set
+        Ok(set)
     }
 
     fn add(&mut self, location: String, root: Value) {
@@ -90,13 +111,26 @@ impl Documents {
         });
     }
 
-    /// The root document.
+    /// The root document (without its path items).
     pub fn root(&self) -> &Value {
         &self.docs[0].root
     }
 
+    /// The root document's path items.
+    pub fn paths(&self) -> &PathItems<'t> {
+        &self.paths
+    }
+
     /// The value a resolved key points at.
     pub fn get(&self, key: &RefKey) -> Option<&Value> {
+        if key.doc == 0
+            && !self.paths.is_empty()
+            && let Some(rest) = key.pointer.strip_prefix("/paths/")
+        {
+            let (segment, pointer) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let path = segment.replace("~1", "/").replace("~0", "~");
+            return self.paths.get(&path, pointer);
+        }
         self.docs.get(key.doc)?.root.pointer(&key.pointer)
     }
 
@@ -270,7 +304,9 @@ mod tests {
     #[test]
     fn resolves_local_pointers_anchors_and_reports_missing_files() {
         let root = json!({"x": {"$ref": "other.yaml#/x"}, "components": {"schemas": {"a/b": {"type": "string"}, "c": {"$anchor": "cee", "type": "integer"}}}});
-        let d = Documents::load(root, "x.yaml", &RefuseLoader);
+        let Ok(d) = Documents::load(root, PathItems::default(), "x.yaml", &RefuseLoader) else {
+            panic!("the document set did not load");
+        };
         let k = d.resolve(0, "#/components/schemas/a~1b").ok();
         assert_eq!(
             d.get(&k.unwrap_or(RefKey {
