@@ -281,6 +281,7 @@ impl CallRecord {
                 request_bytes: call.request_bytes,
                 response_bytes: 0,
                 at_ms: toolport_store::model::now_ms(),
+                audit: None,
             },
             arguments: call.arguments.cloned().unwrap_or(Value::Null),
             started: Instant::now(),

@@ -42,10 +42,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "user_secrets",
         sql: include_str!("../../migrations/sqlite/0004_user_secrets.sql"),
     },
+    Migration {
+        version: 5,
+        name: "call_audit",
+        sql: include_str!("../../migrations/sqlite/0005_call_audit.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub(crate) const LATEST_VERSION: i64 = 4;
+pub(crate) const LATEST_VERSION: i64 = 5;
 
 fn checksum(sql: &str) -> String {
     let digest = Sha256::digest(sql.as_bytes());
