@@ -40,6 +40,7 @@ fn event(tenant: &str, tool: &str, status: CallStatus, at_ms: i64) -> UsageEvent
         request_bytes: 10,
         response_bytes: 100,
         at_ms,
+        audit: None,
     }
 }
 

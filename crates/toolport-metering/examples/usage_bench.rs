@@ -1,6 +1,7 @@
-//! Usage recording benchmark: 100,000 events through the [`UsageRecorder`] (batched, off the
-//! caller's path) into a temporary SQLite store, against the same events written one `INSERT`
-//! (one transaction) per event, in the same run. Prints events per second for both, their ratio,
+//! Usage recording benchmark: 100,000 events (each with its audit entry's arguments, as the call
+//! gate records them) through the [`UsageRecorder`] (batched, off the caller's path) into a
+//! temporary SQLite store, against the same events written one `INSERT` (one transaction) per
+//! event, in the same run. Prints events per second for both, their ratio,
 //! and the distribution of the time one `record()` call takes.
 //!
 //! Run: `cargo run --release -p toolport-metering --example usage_bench [EVENTS]`
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use toolport_metering::{BatchConfig, UsageRecorder};
-use toolport_store::{CallStatus, SqliteStore, Store, UsageEvent};
+use toolport_store::{CallAudit, CallStatus, SqliteStore, Store, UsageEvent};
 
 const DEFAULT_EVENTS: usize = 100_000;
 
@@ -38,6 +39,11 @@ fn events(n: usize) -> Vec<UsageEvent> {
             request_bytes: 200,
             response_bytes: 2_000,
             at_ms: T0_MS + i64::try_from(i).unwrap_or(0),
+            // Every call the gate records carries its audit entry's arguments.
+            audit: Some(CallAudit {
+                arguments: format!(r#"{{"query":"q{i}","limit":10}}"#),
+                note: None,
+            }),
         })
         .collect()
 }

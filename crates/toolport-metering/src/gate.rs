@@ -1,16 +1,19 @@
 //! [`CallMeter`]: the gateway's call gate. Before a tool call reaches its backend it checks the
 //! rate limits (per token, endpoint and upstream) and the tenant's monthly quota; every call,
-//! admitted or refused, is recorded as usage and in the audit log.
+//! admitted or refused, is recorded as usage and in the audit log, both in one record: a usage
+//! event carrying its audit entry's redacted arguments (the store lists it in the audit log).
+//!
+//! The gate runs on every call, so it takes one read of the settings per call, writes the
+//! arguments once (redacting as it writes, never copying them) and queues one record.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
 use toolport_gateway::{
     CallEnd, CallGate, CallOutcome, CallRequest, CallTicket, Refusal, admission::Admission,
 };
-use toolport_store::{AuditEntry, AuditOutcome, CallStatus, Store, StoreError, UsageEvent};
+use toolport_store::{CallAudit, CallStatus, Store, StoreError, UsageEvent};
 
 use crate::audit::AuditLog;
 use crate::config::{MeteringConfig, RateLimits};
@@ -36,11 +39,12 @@ pub struct QuotaStatus {
     pub resets_at: i64,
 }
 
-/// The limits and plans in force (replaced as a whole on reload).
+/// The limits, plans and redaction rule in force (replaced as a whole on reload).
 #[derive(Debug)]
 struct Settings {
     limits: RateLimits,
     plans: Arc<Plans>,
+    redactor: Redactor,
 }
 
 /// Rate limits, quotas, usage and audit for tool calls, and the same rate limit per token for the
@@ -52,7 +56,7 @@ pub struct CallMeter<S> {
     quota: QuotaGuard<S>,
     usage: UsageRecorder,
     audit: AuditLog,
-    plan_cache: Mutex<HashMap<String, (String, Instant)>>,
+    plan_cache: Mutex<HashMap<String, (Arc<str>, Instant)>>,
     /// The tenant billed for calls without a caller (open MCP routes, `toolport stdio`).
     default_tenant: String,
 }
@@ -66,8 +70,9 @@ impl<S> std::fmt::Debug for CallMeter<S> {
 }
 
 impl<S: Store + 'static> CallMeter<S> {
-    /// A meter over `store` with `config`, recording through `usage` and `audit`; calls without a
-    /// caller are billed to `default_tenant`.
+    /// A meter over `store` with `config`, recording tool calls (with their audit entries) through
+    /// `usage`; `audit` is the log the admin API records its changes in, redacted by the same rule.
+    /// Calls without a caller are billed to `default_tenant`.
     pub fn new(
         store: Arc<S>,
         config: &MeteringConfig,
@@ -102,7 +107,8 @@ impl<S: Store + 'static> CallMeter<S> {
         Arc::clone(&self.settings().plans)
     }
 
-    /// The audit log (the admin API records its changes in it too).
+    /// The audit log the admin API records its changes in (tool calls are recorded with their
+    /// usage).
     pub fn audit(&self) -> &AuditLog {
         &self.audit
     }
@@ -130,7 +136,7 @@ impl<S: Store + 'static> CallMeter<S> {
         let limits = *self.settings().plans.resolve(&plan);
         let (used, resets_at) = self.quota.used(tenant_id).await?;
         Ok(QuotaStatus {
-            plan,
+            plan: plan.to_string(),
             limits,
             used,
             resets_at,
@@ -143,7 +149,7 @@ impl<S: Store + 'static> CallMeter<S> {
         Ok(*self.settings().plans.resolve(&name))
     }
 
-    async fn plan_name(&self, tenant_id: &str) -> Result<String, StoreError> {
+    async fn plan_name(&self, tenant_id: &str) -> Result<Arc<str>, StoreError> {
         if let Some((plan, at)) = self
             .plan_cache
             .lock()
@@ -151,13 +157,13 @@ impl<S: Store + 'static> CallMeter<S> {
             .get(tenant_id)
             && at.elapsed() < PLAN_TTL
         {
-            return Ok(plan.clone());
+            return Ok(Arc::clone(plan));
         }
-        let plan = self.store.tenant(tenant_id).await?.plan;
+        let plan: Arc<str> = self.store.tenant(tenant_id).await?.plan.into();
         self.plan_cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(tenant_id.to_owned(), (plan.clone(), Instant::now()));
+            .insert(tenant_id.to_owned(), (Arc::clone(&plan), Instant::now()));
         Ok(plan)
     }
 
@@ -166,9 +172,7 @@ impl<S: Store + 'static> CallMeter<S> {
     }
 
     /// The buckets a call draws from, in order: its token, its endpoint, its upstream.
-    fn check_rates(&self, call: &CallRequest<'_>) -> Result<(), Refusal> {
-        let settings = self.settings();
-        let limits = &settings.limits;
+    fn check_rates(&self, limits: &RateLimits, call: &CallRequest<'_>) -> Result<(), Refusal> {
         if let (Some(rate), Some(caller)) = (limits.per_token, call.caller) {
             self.take(&format!("token:{}", caller.token_id), rate, || {
                 "this token".to_owned()
@@ -199,9 +203,13 @@ impl<S: Store + 'static> CallMeter<S> {
     }
 
     async fn admit_call(&self, call: CallRequest<'_>) -> Result<Box<dyn CallTicket>, Refusal> {
-        let record = CallRecord::new(call, &self.default_tenant);
-        let admitted = match self.check_rates(&call) {
-            Ok(()) => self.take_quota(&record.event.tenant_id).await,
+        let settings = self.settings();
+        let record = CallRecord::new(call, &self.default_tenant, &settings.redactor);
+        let admitted = match self.check_rates(&settings.limits, &call) {
+            Ok(()) => {
+                self.take_quota(&settings.plans, &record.event.tenant_id)
+                    .await
+            }
             Err(refusal) => Err(refusal),
         };
         match admitted {
@@ -209,25 +217,24 @@ impl<S: Store + 'static> CallMeter<S> {
                 record: Some(record),
                 permit: Some(permit),
                 usage: self.usage.clone(),
-                audit: self.audit.clone(),
             })),
             Err(refusal) => {
                 let latency = record.started.elapsed();
                 record.write(
                     &self.usage,
-                    &self.audit,
                     CallStatus::Rejected,
                     latency,
-                    Some(&refusal.to_string()),
+                    Some(refusal.to_string()),
                 );
                 Err(refusal)
             }
         }
     }
 
-    async fn take_quota(&self, tenant_id: &str) -> Result<CallPermit, Refusal> {
+    async fn take_quota(&self, plans: &Plans, tenant_id: &str) -> Result<CallPermit, Refusal> {
         let unavailable = |e: StoreError| Refusal::Unavailable(e.to_string());
-        let plan = self.plan_of(tenant_id).await.map_err(unavailable)?;
+        let plan_name = self.plan_name(tenant_id).await.map_err(unavailable)?;
+        let plan = *plans.resolve(&plan_name);
         self.quota
             .admit_call(tenant_id, &plan)
             .await
@@ -246,6 +253,7 @@ impl From<&MeteringConfig> for Settings {
         Self {
             limits: config.limits.clone(),
             plans: Arc::new(Plans::from_config(&config.plans)),
+            redactor: Redactor::new(&config.redaction),
         }
     }
 }
@@ -256,18 +264,21 @@ impl<S: Store + 'static> CallGate for CallMeter<S> {
     }
 }
 
-/// What is recorded of one call: its usage event (completed when it ends) and its arguments for
-/// the audit log.
+/// What is recorded of one call: its usage event, carrying its audit entry's arguments (redacted
+/// when the call arrived: the caller's arguments are not kept), completed when the call ends.
 #[derive(Debug)]
 struct CallRecord {
     event: UsageEvent,
-    arguments: Value,
     started: Instant,
 }
 
 impl CallRecord {
-    fn new(call: CallRequest<'_>, default_tenant: &str) -> Self {
+    fn new(call: CallRequest<'_>, default_tenant: &str, redactor: &Redactor) -> Self {
         let caller = call.caller;
+        let arguments = match call.arguments {
+            Some(arguments) => redactor.redacted_json(arguments),
+            None => "null".to_owned(),
+        };
         Self {
             event: UsageEvent {
                 tenant_id: caller.map_or(default_tenant, |c| &c.tenant_id).to_owned(),
@@ -281,48 +292,28 @@ impl CallRecord {
                 request_bytes: call.request_bytes,
                 response_bytes: 0,
                 at_ms: toolport_store::model::now_ms(),
+                audit: Some(CallAudit {
+                    arguments,
+                    note: None,
+                }),
             },
-            arguments: call.arguments.cloned().unwrap_or(Value::Null),
             started: Instant::now(),
         }
     }
 
-    /// Records the call as usage and in the audit log (whose writer redacts the arguments), with
-    /// a `note` on why it ended as it did when that is not plain.
+    /// Queues the call's record, with a `note` on why it ended as it did when that is not plain.
     fn write(
         mut self,
         usage: &UsageRecorder,
-        audit: &AuditLog,
         status: CallStatus,
         latency: Duration,
-        note: Option<&str>,
+        note: Option<String>,
     ) {
         self.event.status = status;
         self.event.latency_ms = millis(latency);
-        let event = &self.event;
-        let mut detail = json!({
-            "arguments": self.arguments,
-            "endpoint": event.endpoint,
-            "status": status.as_str(),
-            "latencyMs": event.latency_ms,
-        });
-        if let Some(note) = note {
-            detail["note"] = Value::String(note.to_owned());
+        if let Some(audit) = &mut self.event.audit {
+            audit.note = note;
         }
-        audit.record(AuditEntry {
-            at_ms: event.at_ms,
-            tenant_id: Some(event.tenant_id.clone()),
-            actor_user_id: event.user_id.clone(),
-            actor_token_id: event.token_id.clone(),
-            action: "tool.call".to_owned(),
-            target: format!("{}/{}", event.upstream, event.tool),
-            detail,
-            outcome: match status {
-                CallStatus::Ok => AuditOutcome::Ok,
-                CallStatus::Error => AuditOutcome::Error,
-                CallStatus::Rejected => AuditOutcome::Denied,
-            },
-        });
         usage.record(self.event);
     }
 }
@@ -333,7 +324,6 @@ struct Ticket {
     record: Option<CallRecord>,
     permit: Option<CallPermit>,
     usage: UsageRecorder,
-    audit: AuditLog,
 }
 
 impl CallTicket for Ticket {
@@ -353,7 +343,7 @@ impl CallTicket for Ticket {
                 CallStatus::Rejected
             }
         };
-        record.write(&self.usage, &self.audit, status, outcome.latency, None);
+        record.write(&self.usage, status, outcome.latency, None);
     }
 }
 
@@ -363,10 +353,9 @@ impl Drop for Ticket {
             let latency = record.started.elapsed();
             record.write(
                 &self.usage,
-                &self.audit,
                 CallStatus::Error,
                 latency,
-                Some("the client went away before the answer"),
+                Some("the client went away before the answer".to_owned()),
             );
         }
     }

@@ -1,7 +1,10 @@
 //! [`Redactor`]: what an audit entry's detail may keep. Values under sensitive key names are
-//! replaced at any depth, and long strings are cut, before anything is queued or stored.
+//! replaced at any depth, and long strings are cut, before anything is queued or stored: in place
+//! for an entry's detail, or while writing a tool call's arguments as JSON text (the hot path: the
+//! caller's arguments are read once, never copied).
 
-use serde::Deserialize;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 /// What a redacted value is replaced with.
@@ -93,17 +96,79 @@ impl Redactor {
         }
     }
 
+    /// `value` redacted like [`Redactor::redact`] does, written as compact JSON text.
+    pub fn redacted_json(&self, value: &Value) -> String {
+        let redacted = Redacted {
+            redactor: self,
+            value,
+        };
+        // Writing a `Value` (whose map keys are strings) to a `String` cannot fail.
+        serde_json::to_string(&redacted).unwrap_or_else(|_| "null".to_owned())
+    }
+
     fn cut(&self, text: &mut String) {
+        if let Some(cut) = self.cut_text(text) {
+            *text = cut;
+        }
+    }
+
+    /// `text` cut to the longest string kept whole, at a character boundary, and marked; `None`
+    /// when it is not longer than that.
+    fn cut_text(&self, text: &str) -> Option<String> {
         if text.len() <= self.max_string_bytes {
-            return;
+            return None;
         }
         let mut end = self.max_string_bytes;
         while !text.is_char_boundary(end) {
             end -= 1;
         }
         let removed = text.len() - end;
-        text.truncate(end);
-        text.push_str(&format!("…[truncated {removed} bytes]"));
+        Some(format!("{}…[truncated {removed} bytes]", &text[..end]))
+    }
+}
+
+/// A value as [`Redactor::redact`] would leave it, serialised without changing (or copying) it.
+struct Redacted<'a> {
+    redactor: &'a Redactor,
+    value: &'a Value,
+}
+
+impl Redacted<'_> {
+    fn of<'v>(&'v self, value: &'v Value) -> Redacted<'v> {
+        Redacted {
+            redactor: self.redactor,
+            value,
+        }
+    }
+}
+
+impl Serialize for Redacted<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.value {
+            Value::Object(map) => {
+                let mut out = serializer.serialize_map(Some(map.len()))?;
+                for (key, item) in map {
+                    if self.redactor.is_sensitive(key) {
+                        out.serialize_entry(key, REDACTED)?;
+                    } else {
+                        out.serialize_entry(key, &self.of(item))?;
+                    }
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                let mut out = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&self.of(item))?;
+                }
+                out.end()
+            }
+            Value::String(text) => match self.redactor.cut_text(text) {
+                Some(cut) => serializer.serialize_str(&cut),
+                None => serializer.serialize_str(text),
+            },
+            Value::Null | Value::Bool(_) | Value::Number(_) => self.value.serialize(serializer),
+        }
     }
 }
 
@@ -202,6 +267,36 @@ mod tests {
         // "ééé" is 6 bytes; byte 5 is inside the third "é", so the cut is at 4.
         assert_eq!(value["wide"], "éé…[truncated 2 bytes]");
         assert_eq!(value["items"][0], "12345…[truncated 1 bytes]");
+    }
+
+    #[test]
+    fn redacted_json_is_the_text_of_the_redacted_value() {
+        let redactor = Redactor::new(&RedactionConfig {
+            max_string_bytes: 6,
+            ..RedactionConfig::default()
+        });
+        let value = json!({
+            "query": "rust lang",
+            "nested": [{"apiKey": {"a": 1}, "n": 1.5}, "short", null, false],
+            "Cookie": "c=1",
+            "wide": "éééé",
+            "empty": {}
+        });
+        let mut in_place = value.clone();
+        redactor.redact(&mut in_place);
+        let text = redactor.redacted_json(&value);
+        assert_eq!(text, serde_json::to_string(&in_place).unwrap());
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            json!({
+                "query": "rust l…[truncated 3 bytes]",
+                "nested": [{"apiKey": REDACTED, "n": 1.5}, "short", null, false],
+                "Cookie": REDACTED,
+                "wide": "ééé…[truncated 2 bytes]",
+                "empty": {}
+            })
+        );
+        assert_eq!(redactor.redacted_json(&Value::Null), "null");
     }
 
     #[test]

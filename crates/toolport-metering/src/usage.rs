@@ -1,5 +1,6 @@
 //! [`UsageRecorder`]: the hot-path handle that meters tool calls. `record` only queues; the
-//! batcher writes the events to the store in batches, off the request's path.
+//! batcher writes the events to the store in batches, off the request's path. An event carrying
+//! its call's audit entry ([`toolport_store::CallAudit`]) is stored once for both.
 
 use std::sync::Arc;
 

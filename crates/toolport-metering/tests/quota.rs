@@ -33,6 +33,7 @@ async fn stored_calls(store: &SqliteStore, tenant: &str, n: usize, at: i64, stat
             request_bytes: 1,
             response_bytes: 1,
             at_ms: at * 1000,
+            audit: None,
         })
         .collect();
     store.record_usage(&events).await.unwrap();

@@ -31,6 +31,7 @@ fn event(tenant: &str, n: u64) -> UsageEvent {
         request_bytes: n,
         response_bytes: 1,
         at_ms: T0_MS + i64::try_from(n).unwrap(),
+        audit: None,
     }
 }
 

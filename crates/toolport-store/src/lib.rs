@@ -9,7 +9,8 @@
 //! - [`model`]: the records ([`Tenant`], [`User`], [`Membership`], [`TokenRecord`],
 //!   [`SecretMeta`], [`SealedSecret`]), [`NewToken`] / [`CreatedToken`], pagination ([`PageRequest`], [`Page`]) and
 //!   [`Timestamp`] (Unix seconds); metering and audit records ([`UsageEvent`], [`CallStatus`],
-//!   [`UsageFilter`], [`UsageSummary`], [`AuditEntry`], [`AuditOutcome`]).
+//!   [`UsageFilter`], [`UsageSummary`], [`AuditEntry`], [`AuditOutcome`], and [`CallAudit`], what
+//!   a tool call's audit entry adds to its usage event, so that one record serves both).
 //! - [`endpoint`]: virtual MCP endpoints ([`Endpoint`], [`EndpointTool`], [`EndpointMode`],
 //!   [`NewEndpoint`], [`EndpointChanges`]): a tenant's `/mcp/{slug}` and the tools it selects.
 //! - [`backend`]: APIs and MCP servers tenants register ([`RegisteredBackend`], [`BackendKind`],
@@ -36,9 +37,10 @@ pub use backend::{BackendKind, NewBackend, RegisteredBackend};
 pub use endpoint::{Endpoint, EndpointChanges, EndpointMode, EndpointTool, NewEndpoint};
 pub use error::StoreError;
 pub use model::{
-    AuditEntry, AuditOutcome, CallStatus, CreatedToken, EndpointUsage, Membership, NewToken, Page,
-    PageRequest, Role, SealedSecret, SecretMeta, Tenant, Timestamp, TokenRecord, ToolUsage,
-    UsageCounts, UsageEvent, UsageFilter, UsageSummary, User, user_secret_vault_name,
+    AuditEntry, AuditOutcome, CallAudit, CallStatus, CreatedToken, EndpointUsage, Membership,
+    NewToken, Page, PageRequest, Role, SealedSecret, SecretMeta, TOOL_CALL_ACTION, Tenant,
+    Timestamp, TokenRecord, ToolUsage, UsageCounts, UsageEvent, UsageFilter, UsageSummary, User,
+    user_secret_vault_name,
 };
 pub use sqlite::SqliteStore;
 pub use store::{Store, StoreFuture};

@@ -332,6 +332,59 @@ pub struct UsageEvent {
     pub response_bytes: u64,
     /// When the call arrived, Unix milliseconds (UTC).
     pub at_ms: i64,
+    /// What the call's audit entry adds to this event; `None` when the call is not audited. One
+    /// stored record then serves both: [`crate::Store::list_audit`] lists it as a
+    /// [`TOOL_CALL_ACTION`] entry (see [`UsageEvent::audit_entry`]).
+    pub audit: Option<CallAudit>,
+}
+
+/// The audit action of a tool call.
+pub const TOOL_CALL_ACTION: &str = "tool.call";
+
+/// The part of a tool call's audit entry that its usage event does not already hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallAudit {
+    /// The call's arguments as compact JSON text (`null` when it had none), already redacted by
+    /// the writer: the store keeps what it is given.
+    pub arguments: String,
+    /// Why the call ended as it did, when that is not plain (a refusal, an abandoned call).
+    pub note: Option<String>,
+}
+
+impl UsageEvent {
+    /// The call's audit entry, `None` when it is not audited: action [`TOOL_CALL_ACTION`], target
+    /// `upstream/tool`, the caller as actor, and as detail the arguments, endpoint, status,
+    /// latency and note. [`StoreError::Database`] when the stored arguments are not JSON.
+    pub fn audit_entry(&self) -> Result<Option<AuditEntry>, StoreError> {
+        let Some(audit) = &self.audit else {
+            return Ok(None);
+        };
+        let arguments: serde_json::Value = serde_json::from_str(&audit.arguments)
+            .map_err(|_| StoreError::Database("a call's stored arguments are unreadable".into()))?;
+        let mut detail = serde_json::json!({
+            "arguments": arguments,
+            "endpoint": self.endpoint,
+            "status": self.status.as_str(),
+            "latencyMs": self.latency_ms,
+        });
+        if let Some(note) = &audit.note {
+            detail["note"] = serde_json::Value::String(note.clone());
+        }
+        Ok(Some(AuditEntry {
+            at_ms: self.at_ms,
+            tenant_id: Some(self.tenant_id.clone()),
+            actor_user_id: self.user_id.clone(),
+            actor_token_id: self.token_id.clone(),
+            action: TOOL_CALL_ACTION.to_owned(),
+            target: format!("{}/{}", self.upstream, self.tool),
+            detail,
+            outcome: match self.status {
+                CallStatus::Ok => AuditOutcome::Ok,
+                CallStatus::Error => AuditOutcome::Error,
+                CallStatus::Rejected => AuditOutcome::Denied,
+            },
+        }))
+    }
 }
 
 /// Which usage events a history lists; every field narrows it, `None` does not.

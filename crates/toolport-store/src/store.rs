@@ -193,7 +193,8 @@ pub trait Store: Send + Sync {
 
     // Usage (metering).
 
-    /// Writes a batch of usage events in one transaction: all of them or none.
+    /// Writes a batch of usage events in one transaction: all of them or none. An event with
+    /// [`UsageEvent::audit`] is also the call's audit entry, which [`Store::list_audit`] lists.
     fn record_usage(&self, events: &[UsageEvent]) -> impl StoreFuture<()>;
     /// A tenant's usage over `[from, to)` (Unix seconds): totals, bytes, latency, per tool and per
     /// endpoint.
@@ -219,7 +220,8 @@ pub trait Store: Send + Sync {
 
     /// Appends a batch of audit entries in one transaction: all of them or none.
     fn append_audit(&self, entries: &[AuditEntry]) -> impl StoreFuture<()>;
-    /// Audit entries newest first (by time, then by an internal id); the cursor is opaque.
+    /// Audit entries newest first (by time, then by an internal id): those appended, and those
+    /// of audited usage events ([`UsageEvent::audit_entry`]); the cursor is opaque.
     /// `Some(tenant)` lists that tenant's entries only; `None` lists every entry, gateway-wide ones
     /// and every tenant's (the gateway operator's view, never to be served to a tenant).
     fn list_audit(

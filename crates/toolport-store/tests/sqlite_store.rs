@@ -49,14 +49,14 @@ async fn migrations_apply_once_and_reopen_is_idempotent() {
     let store = open(&dir).await;
     assert!(dir.join("toolport.db").is_file());
     assert_eq!(store.path(), Some(dir.join("toolport.db").as_path()));
-    assert_eq!(store.applied_on_open(), &[1, 2, 3, 4, 5]);
-    assert_eq!(store.schema_version().await.unwrap(), 5);
+    assert_eq!(store.applied_on_open(), &[1, 2, 3, 4, 5, 6]);
+    assert_eq!(store.schema_version().await.unwrap(), 6);
     store.close().await;
 
     for _ in 0..2 {
         let again = open(&dir).await;
         assert!(again.applied_on_open().is_empty());
-        assert_eq!(again.schema_version().await.unwrap(), 5);
+        assert_eq!(again.schema_version().await.unwrap(), 6);
         again.close().await;
     }
     #[cfg(unix)]

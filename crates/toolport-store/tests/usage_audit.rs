@@ -1,14 +1,15 @@
 //! Usage events and the audit log against real SQLite files in a temporary directory: batches,
 //! summaries on a known data set, newest-first pagination, tenant scoping, the quota count's
-//! boundaries, and migration 2 on a database made at version 1.
+//! boundaries, audited calls listed with the audit log, and migration 2 on a database made at
+//! version 1.
 
 use std::path::Path;
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use toolport_store::{
-    AuditEntry, AuditOutcome, CallStatus, EndpointUsage, PageRequest, SqliteStore, Store,
-    StoreError, ToolUsage, UsageCounts, UsageEvent, UsageFilter,
+    AuditEntry, AuditOutcome, CallAudit, CallStatus, EndpointUsage, PageRequest, SqliteStore,
+    Store, StoreError, TOOL_CALL_ACTION, ToolUsage, UsageCounts, UsageEvent, UsageFilter,
 };
 
 async fn open(dir: &Path) -> SqliteStore {
@@ -31,6 +32,7 @@ fn event(tenant: &str, tool: &str, status: CallStatus, at_ms: i64) -> UsageEvent
         request_bytes: 100,
         response_bytes: 1000,
         at_ms,
+        audit: None,
     }
 }
 
@@ -79,6 +81,10 @@ async fn usage_batches_round_trip() {
     anonymous.endpoint = None;
     anonymous.latency_ms = 0;
     anonymous.request_bytes = u64::MAX;
+    anonymous.audit = Some(CallAudit {
+        arguments: r#"{"q":"rust","n":[1,null]}"#.into(),
+        note: Some("rate limit reached".into()),
+    });
     let batch = vec![
         event("t", "create_issue", CallStatus::Ok, T0 * 1000 + 1),
         event("t", "list_issues", CallStatus::Error, T0 * 1000 + 3),
@@ -404,6 +410,125 @@ async fn count_calls_counts_reached_calls_from_the_boundary_on() {
     assert_eq!(store.count_calls("nobody", since).await.unwrap(), 0);
 }
 
+/// Every audit entry of `tenant` (`None`: the gateway's), walking the pages of `limit`.
+async fn walk_audit(store: &SqliteStore, tenant: Option<&str>, limit: u32) -> Vec<AuditEntry> {
+    let mut all = Vec::new();
+    let mut page = PageRequest::first(limit);
+    loop {
+        let got = store.list_audit(tenant, &page).await.unwrap();
+        assert!(got.items.len() <= limit as usize);
+        all.extend(got.items);
+        match got.next_after {
+            Some(cursor) => page = PageRequest::after(limit, cursor),
+            None => return all,
+        }
+    }
+}
+
+fn audited(tenant: &str, status: CallStatus, at_ms: i64, note: Option<&str>) -> UsageEvent {
+    UsageEvent {
+        audit: Some(CallAudit {
+            arguments: format!(r#"{{"at":{at_ms},"password":"[redacted]"}}"#),
+            note: note.map(str::to_owned),
+        }),
+        ..event(tenant, "create_issue", status, at_ms)
+    }
+}
+
+#[tokio::test]
+async fn audited_calls_are_listed_with_the_audit_log_newest_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path()).await;
+    let base = T0 * 1000;
+    // Calls and administrative entries interleaved in time, some in the same millisecond, written
+    // in batches out of order; one call is not audited, one is another tenant's.
+    store
+        .record_usage(&[
+            audited("a", CallStatus::Ok, base + 5, None),
+            audited("a", CallStatus::Rejected, base + 1, Some("quota reached")),
+            event("a", "not_audited", CallStatus::Ok, base + 2),
+            audited("b", CallStatus::Error, base + 3, None),
+        ])
+        .await
+        .unwrap();
+    store
+        .append_audit(&[
+            audit(Some("a"), "token.create", base + 2),
+            audit(None, "tenant.create", base),
+        ])
+        .await
+        .unwrap();
+    store
+        .record_usage(&[audited("a", CallStatus::Error, base + 2, None)])
+        .await
+        .unwrap();
+    store
+        .append_audit(&[audit(Some("a"), "secret.put", base + 6)])
+        .await
+        .unwrap();
+    store.close().await;
+    let store = open(tmp.path()).await;
+
+    let a = walk_audit(&store, Some("a"), 2).await;
+    let listed: Vec<(i64, &str)> = a.iter().map(|e| (e.at_ms, e.action.as_str())).collect();
+    assert_eq!(listed[0], (base + 6, "secret.put"));
+    assert_eq!(listed[1], (base + 5, TOOL_CALL_ACTION));
+    // Two entries of the same millisecond, either order, then the oldest.
+    let mut same_ms = vec![listed[2], listed[3]];
+    same_ms.sort_unstable();
+    assert_eq!(
+        same_ms,
+        [(base + 2, "token.create"), (base + 2, TOOL_CALL_ACTION)]
+    );
+    assert_eq!(listed[4], (base + 1, TOOL_CALL_ACTION));
+    assert_eq!(a.len(), 5);
+
+    // A call's entry is made of its usage row.
+    assert_eq!(
+        a[4],
+        AuditEntry {
+            at_ms: base + 1,
+            tenant_id: Some("a".into()),
+            actor_user_id: Some("user-1".into()),
+            actor_token_id: Some("token-1".into()),
+            action: TOOL_CALL_ACTION.into(),
+            target: "github/create_issue".into(),
+            detail: json!({
+                "arguments": {"at": base + 1, "password": "[redacted]"},
+                "endpoint": "main",
+                "status": "rejected",
+                "latencyMs": 10,
+                "note": "quota reached"
+            }),
+            outcome: AuditOutcome::Denied,
+        }
+    );
+    let outcomes: Vec<AuditOutcome> = a
+        .iter()
+        .filter(|e| e.action == TOOL_CALL_ACTION)
+        .map(|e| e.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        [AuditOutcome::Ok, AuditOutcome::Error, AuditOutcome::Denied]
+    );
+    assert!(a[1].detail.get("note").is_none());
+
+    // The gateway's log: everything, each once, newest first, whatever the page size.
+    for limit in [1, 2, 3, 100] {
+        let all = walk_audit(&store, None, limit).await;
+        assert_eq!(all.len(), 7, "page size {limit}");
+        assert!(all.windows(2).all(|w| w[0].at_ms >= w[1].at_ms));
+        assert_eq!(all[0].action, "secret.put");
+        assert_eq!(all[6].action, "tenant.create");
+        assert_eq!(all[2].tenant_id.as_deref(), Some("b"));
+        for entry in &a {
+            assert_eq!(all.iter().filter(|e| *e == entry).count(), 1, "{entry:?}");
+        }
+    }
+    assert!(walk_audit(&store, Some("c"), 10).await.is_empty());
+}
+
 #[tokio::test]
 async fn audit_entries_round_trip_newest_first() {
     let tmp = tempfile::tempdir().unwrap();
@@ -490,8 +615,8 @@ async fn migration_2_applies_to_a_version_1_database() {
     pool.close().await;
 
     let store = open(tmp.path()).await;
-    assert_eq!(store.applied_on_open(), &[2, 3, 4, 5]);
-    assert_eq!(store.schema_version().await.unwrap(), 5);
+    assert_eq!(store.applied_on_open(), &[2, 3, 4, 5, 6]);
+    assert_eq!(store.schema_version().await.unwrap(), 6);
     assert_eq!(store.tenant("t1").await.unwrap().name, "acme");
     store
         .record_usage(&[event("t1", "x", CallStatus::Ok, T0 * 1000)])

@@ -1,6 +1,8 @@
 //! SQL for the append-only history tables of migration 2: usage events (metering, quotas) and the
 //! audit log. Batches are written with multi-row `INSERT`s inside one transaction; lists are read
-//! newest first by `(at_ms, id)` with an opaque `<at_ms>.<id>` cursor.
+//! newest first by `(at_ms, id)` with an opaque `<at_ms>.<id>` cursor. Since migration 6 a tool
+//! call's audit entry is its usage row (`arguments` not NULL): the audit list merges those rows
+//! with `audit_log`'s.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -8,19 +10,40 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::{SqliteStore, fetch_limit};
 use crate::{
-    AuditEntry, AuditOutcome, CallStatus, EndpointUsage, Page, PageRequest, StoreError, Timestamp,
-    ToolUsage, UsageCounts, UsageEvent, UsageFilter, UsageSummary,
+    AuditEntry, AuditOutcome, CallAudit, CallStatus, EndpointUsage, Page, PageRequest, StoreError,
+    Timestamp, ToolUsage, UsageCounts, UsageEvent, UsageFilter, UsageSummary,
 };
 
-/// Rows per `INSERT` statement: 500 × 12 bound values stays far below SQLite's limit of 32,766
+/// Rows per `INSERT` statement: 500 × 14 bound values stays far below SQLite's limit of 32,766
 /// variables per statement, and full chunks share one cached prepared statement. Multi-row
 /// statements rather than one prepared single-row statement executed per row in the transaction:
 /// measured with `usage_bench`, 71–81k against 19–23k rows/s (each statement is a round trip to
 /// sqlx's SQLite worker thread).
 const ROWS_PER_INSERT: usize = 500;
 
+/// A batch cut into the rows of one `INSERT` each: full statements of [`ROWS_PER_INSERT`] rows,
+/// then the rest in falling powers of two. A statement's text depends on its row count and sqlx
+/// prepares (and caches) a statement per text, so a batch of any size uses at most ten texts,
+/// each prepared once per connection, rather than a new one for every partial batch (preparing
+/// took a twentieth of the writer's time).
+fn insert_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if rows.is_empty() {
+            return None;
+        }
+        let len = if rows.len() >= ROWS_PER_INSERT {
+            ROWS_PER_INSERT
+        } else {
+            1 << rows.len().ilog2()
+        };
+        let (chunk, rest) = rows.split_at(len);
+        rows = rest;
+        Some(chunk)
+    })
+}
+
 const USAGE_COLUMNS: &str = "id, tenant_id, user_id, token_id, endpoint, tool, upstream, status, \
-                             latency_ms, request_bytes, response_bytes, at_ms";
+                             latency_ms, request_bytes, response_bytes, at_ms, arguments, note";
 
 const AUDIT_COLUMNS: &str =
     "id, at_ms, tenant_id, actor_user_id, actor_token_id, action, target, detail, outcome";
@@ -96,9 +119,11 @@ type UsageRow = (
     i64,
     i64,
     i64,
+    Option<String>,
+    Option<String>,
 );
 
-/// A row with its cursor.
+/// A row with its id.
 fn usage_from(row: UsageRow) -> Result<(String, UsageEvent), StoreError> {
     let (
         id,
@@ -113,6 +138,8 @@ fn usage_from(row: UsageRow) -> Result<(String, UsageEvent), StoreError> {
         req,
         resp,
         at_ms,
+        arguments,
+        note,
     ) = row;
     let event = UsageEvent {
         tenant_id,
@@ -126,8 +153,9 @@ fn usage_from(row: UsageRow) -> Result<(String, UsageEvent), StoreError> {
         request_bytes: from_db(req, "request size")?,
         response_bytes: from_db(resp, "response size")?,
         at_ms,
+        audit: arguments.map(|arguments| CallAudit { arguments, note }),
     };
-    Ok((cursor(at_ms, &id), event))
+    Ok((id, event))
 }
 
 type AuditRow = (
@@ -142,6 +170,7 @@ type AuditRow = (
     String,
 );
 
+/// A row with its id.
 fn audit_from(row: AuditRow) -> Result<(String, AuditEntry), StoreError> {
     let (id, at_ms, tenant_id, actor_user_id, actor_token_id, action, target, detail, outcome_text) =
         row;
@@ -156,12 +185,14 @@ fn audit_from(row: AuditRow) -> Result<(String, AuditEntry), StoreError> {
             .map_err(|_| StoreError::Database("an audit row holds unreadable detail".into()))?,
         outcome: outcome(&outcome_text)?,
     };
-    Ok((cursor(at_ms, &id), entry))
+    Ok((id, entry))
 }
 
-/// Pages rows fetched with their cursors, then drops the cursors.
-fn page_of<T>(rows: Vec<(String, T)>, page: &PageRequest) -> Page<T> {
-    let paged = Page::from_rows(rows, page.effective_limit(), |(c, _)| c.clone());
+/// Pages rows fetched with their ids (newest first), then drops the ids.
+fn page_of<T>(rows: Vec<(String, T)>, page: &PageRequest, at_ms: impl Fn(&T) -> i64) -> Page<T> {
+    let paged = Page::from_rows(rows, page.effective_limit(), |(id, item)| {
+        cursor(at_ms(item), id)
+    });
     Page {
         items: paged.items.into_iter().map(|(_, item)| item).collect(),
         next_after: paged.next_after,
@@ -206,7 +237,7 @@ impl SqliteStore {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
-        for chunk in events.chunks(ROWS_PER_INSERT) {
+        for chunk in insert_chunks(events) {
             let mut qb =
                 QueryBuilder::<Sqlite>::new(format!("INSERT INTO usage_events ({USAGE_COLUMNS}) "));
             qb.push_values(chunk, |mut row, e| {
@@ -221,7 +252,9 @@ impl SqliteStore {
                     .push_bind(to_db(e.latency_ms))
                     .push_bind(to_db(e.request_bytes))
                     .push_bind(to_db(e.response_bytes))
-                    .push_bind(e.at_ms);
+                    .push_bind(e.at_ms)
+                    .push_bind(e.audit.as_ref().map(|a| &a.arguments))
+                    .push_bind(e.audit.as_ref().and_then(|a| a.note.as_ref()));
             });
             qb.build().execute(&mut *tx).await?;
         }
@@ -366,7 +399,7 @@ impl SqliteStore {
         push_page_tail(&mut qb, page)?;
         let rows: Vec<UsageRow> = qb.build_query_as().fetch_all(&self.pool).await?;
         let rows = rows.into_iter().map(usage_from).collect::<Result<_, _>>()?;
-        Ok(page_of(rows, page))
+        Ok(page_of(rows, page, |e| e.at_ms))
     }
 
     pub(super) async fn count_quota_calls(
@@ -418,11 +451,15 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Both sources newest first after the cursor, each cut to the page (plus one), in one read
+    /// transaction; merged, the newest page-plus-one of them is the page.
     pub(super) async fn audit_page(
         &self,
         tenant_id: Option<&str>,
         page: &PageRequest,
     ) -> Result<Page<AuditEntry>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+
         let mut qb = QueryBuilder::<Sqlite>::new(format!(
             "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE 1 = 1"
         ));
@@ -430,8 +467,60 @@ impl SqliteStore {
             qb.push(" AND tenant_id = ").push_bind(tenant_id);
         }
         push_page_tail(&mut qb, page)?;
-        let rows: Vec<AuditRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        let rows = rows.into_iter().map(audit_from).collect::<Result<_, _>>()?;
-        Ok(page_of(rows, page))
+        let entries: Vec<AuditRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {USAGE_COLUMNS} FROM usage_events WHERE arguments IS NOT NULL"
+        ));
+        let calls: Vec<UsageRow> = match tenant_id {
+            Some(tenant_id) => {
+                qb.push(" AND tenant_id = ").push_bind(tenant_id);
+                push_page_tail(&mut qb, page)?;
+                qb.build_query_as().fetch_all(&mut *tx).await?
+            }
+            None => {
+                // Across tenants only the primary key orders the rows: an id begins with its
+                // row's `at_ms` (see `HistoryIds`), so the id's order is that of (at_ms, id).
+                if let Some(after) = &page.after {
+                    let (_, id) = parse_cursor(after)?;
+                    qb.push(" AND id < ").push_bind(id);
+                }
+                qb.push(" ORDER BY id DESC LIMIT ")
+                    .push_bind(fetch_limit(page));
+                qb.build_query_as().fetch_all(&mut *tx).await?
+            }
+        };
+        tx.commit().await?;
+
+        let mut rows = entries
+            .into_iter()
+            .map(audit_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        for row in calls {
+            let (id, event) = usage_from(row)?;
+            if let Some(entry) = event.audit_entry()? {
+                rows.push((id, entry));
+            }
+        }
+        rows.sort_by(|(a_id, a), (b_id, b)| (b.at_ms, b_id).cmp(&(a.at_ms, a_id)));
+        Ok(page_of(rows, page, |e| e.at_ms))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_cut_into_full_statements_then_powers_of_two() {
+        let sizes = |n: usize| {
+            let rows = vec![0u8; n];
+            insert_chunks(&rows).map(<[u8]>::len).collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), [1]);
+        assert_eq!(sizes(7), [4, 2, 1]);
+        assert_eq!(sizes(500), [500]);
+        assert_eq!(sizes(1203), [500, 500, 128, 64, 8, 2, 1]);
     }
 }

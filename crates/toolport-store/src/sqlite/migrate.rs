@@ -47,10 +47,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "backends",
         sql: include_str!("../../migrations/sqlite/0005_backends.sql"),
     },
+    Migration {
+        version: 6,
+        name: "call_audit",
+        sql: include_str!("../../migrations/sqlite/0006_call_audit.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub(crate) const LATEST_VERSION: i64 = 5;
+pub(crate) const LATEST_VERSION: i64 = 6;
 
 fn checksum(sql: &str) -> String {
     let digest = Sha256::digest(sql.as_bytes());
