@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use toolport_store::{PageRequest, SqliteStore, Store, StoreError, Timestamp};
+use toolport_store::{PageRequest, SqliteStore, Store, StoreError};
 use toolport_vault::{Sealed, Vault};
 
 /// How often the store is asked whether a configuration's secrets changed.
@@ -21,7 +21,7 @@ pub struct ConfigSecrets {
     tenant_id: String,
     /// How `toolport secret set` names the tenant (empty for the administrator's, the default).
     tenant_flag: String,
-    sealed: RwLock<BTreeMap<String, (Sealed, Timestamp)>>,
+    sealed: RwLock<BTreeMap<String, Sealed>>,
 }
 
 impl ConfigSecrets {
@@ -60,48 +60,40 @@ impl ConfigSecrets {
         Ok(secrets)
     }
 
-    /// Re-reads what changed since the last time; returns whether anything did. Values a master
-    /// key rotation re-sealed (same dates, new key) are re-read too, before the old key is retired.
+    /// Re-reads the secrets; returns whether any changed. They are compared sealed, not by
+    /// date: every sealing has a fresh nonce, so a new value (or a rotation's re-sealing)
+    /// always differs, even within the second the store's dates resolve.
     pub async fn refresh(&self, store: &SqliteStore) -> Result<bool, StoreError> {
-        let mut listed = BTreeMap::new();
+        let mut names = Vec::new();
         let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
         loop {
             let batch = store.list_secrets(&self.tenant_id, &page).await?;
-            listed.extend(batch.items.into_iter().map(|m| (m.name, m.updated_at)));
+            names.extend(batch.items.into_iter().map(|m| m.name));
             match batch.next_after {
                 Some(after) => page = PageRequest::after(PageRequest::MAX_LIMIT, after),
                 None => break,
             }
         }
-        let current: BTreeMap<String, Timestamp> = self
-            .read()
-            .iter()
-            .map(|(name, (_, at))| (name.clone(), *at))
-            .collect();
-        let resealed = self
-            .read()
-            .values()
-            .any(|(sealed, _)| self.vault.needs_reseal(sealed));
-        if current == listed && !resealed {
-            return Ok(false);
-        }
         let mut next = BTreeMap::new();
-        for (name, updated_at) in listed {
+        for name in names {
             if let Some(sealed) = store.sealed_secret(&self.tenant_id, &name).await? {
-                next.insert(name, (sealed, updated_at));
+                next.insert(name, sealed);
             }
+        }
+        if *self.read() == next {
+            return Ok(false);
         }
         *self.sealed.write().unwrap_or_else(|e| e.into_inner()) = next;
         Ok(true)
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, (Sealed, Timestamp)>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Sealed>> {
         self.sealed.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The plaintext of secret `name`, for building a configuration. Errors never quote a value.
     pub fn lookup(&self, name: &str) -> Result<String, String> {
-        let sealed = self.read().get(name).map(|(s, _)| s.clone()).ok_or_else(|| {
+        let sealed = self.read().get(name).cloned().ok_or_else(|| {
             let whose = if self.tenant_flag.is_empty() {
                 "the administrator tenant"
             } else {
@@ -146,5 +138,36 @@ impl ConfigSecrets {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use toolport_vault::MasterKey;
+
+    #[tokio::test]
+    async fn a_value_changed_within_the_same_second_is_seen() {
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        let vault = Arc::new(Vault::new(MasterKey::generate()));
+        let tenant = store.create_tenant("acme", "free").await.unwrap();
+        let put = async |value: &[u8]| {
+            let sealed = vault.seal(&tenant.id, "TOKEN", value).unwrap();
+            store
+                .put_secret(&tenant.id, "TOKEN", &sealed)
+                .await
+                .unwrap();
+        };
+        put(b"first").await;
+        let secrets = ConfigSecrets::load_tenant(&store, vault.clone(), tenant.id.clone(), "acme")
+            .await
+            .unwrap();
+        assert_eq!(secrets.lookup("TOKEN").unwrap(), "first");
+        assert!(!secrets.refresh(&store).await.unwrap(), "nothing changed");
+        put(b"second").await;
+        assert!(secrets.refresh(&store).await.unwrap());
+        assert_eq!(secrets.lookup("TOKEN").unwrap(), "second");
+        let missing = secrets.lookup("OTHER").unwrap_err();
+        assert!(missing.contains("--tenant acme"), "{missing}");
     }
 }
