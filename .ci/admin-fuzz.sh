@@ -37,7 +37,8 @@ done
 SEED_ARGS=(--seed "${SCHEMATHESIS_SEED:-20261121}")
 [[ "${SCHEMATHESIS_SEED:-}" == "random" ]] && SEED_ARGS=()
 echo "== schemathesis against http://127.0.0.1:$PORT/api/v1/openapi.json"
-if ! "$TOOLPORT_SCHEMATHESIS" run "http://127.0.0.1:$PORT/api/v1/openapi.json" \
+if ! "$TOOLPORT_SCHEMATHESIS" --config-file .ci/schemathesis.toml run \
+  "http://127.0.0.1:$PORT/api/v1/openapi.json" \
   -H "Authorization: Bearer $TOKEN" --checks all --max-examples 50 "${SEED_ARGS[@]}" \
   --no-color "$@"; then
   echo "== gateway log (last 40 lines)"
