@@ -98,6 +98,14 @@ pub fn registered_config(
                 ));
             }
             let raw: RawServer = parse(value)?;
+            // The file tolerates other clients' keys; a registration is written for Toolport.
+            if let Some(unknown) = raw.other.keys().next() {
+                return Err(invalid(
+                    format!("definition.{unknown}"),
+                    "is not a key of an MCP server entry (type, command, args, env, url, \
+                     headers, tools, tags, timeoutMs, circuitBreaker, idleSeconds)",
+                ));
+            }
             if raw.command.is_some() && !policy.allow_stdio {
                 return Err(invalid(
                     "definition.command",
@@ -381,6 +389,13 @@ mod tests {
                 Some("{}"),
                 "document",
                 "only an API",
+            ),
+            (
+                BackendKind::Server,
+                r#"{"url": "https://x.example", "autoApprove": []}"#,
+                None,
+                "definition.autoApprove",
+                "not a key",
             ),
         ];
         for (kind, definition, document, key, hint) in cases {
