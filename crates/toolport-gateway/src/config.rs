@@ -199,6 +199,26 @@ pub struct Settings {
     pub ssrf_allow_hosts: Vec<String>,
     /// The circuit breaker of servers that set none of their own.
     pub circuit_breaker: CircuitBreakerSettings,
+    /// Tool calls run as tasks for clients of the tasks extension.
+    pub tasks: TaskSettings,
+}
+
+/// When a task-supporting tool call becomes a task, and how long a task is kept.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TaskSettings {
+    /// A call answered within this time is answered directly, without a task.
+    pub sync_window: Duration,
+    /// How long a task is kept from its creation (running or ended) for `tasks/get`.
+    pub ttl: Duration,
+}
+
+impl Default for TaskSettings {
+    fn default() -> Self {
+        Self {
+            sync_window: Duration::from_millis(250),
+            ttl: Duration::from_secs(3600),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -210,6 +230,7 @@ impl Default for Settings {
             namespacing: true,
             ssrf_allow_hosts: Vec::new(),
             circuit_breaker: CircuitBreakerSettings::default(),
+            tasks: TaskSettings::default(),
         }
     }
 }

@@ -45,6 +45,14 @@ pub enum GatewayError {
     InvalidRequest(String),
     #[error("call refused: {0}")]
     Refused(Refusal),
+    /// The request needs the tasks extension, which the client did not declare.
+    #[error(
+        "{0}: declare the {ext} extension in the client's capabilities.extensions",
+        ext = crate::dispatch::TASKS_EXTENSION
+    )]
+    TasksExtensionRequired(String),
+    #[error("unknown task {0:?}: it expired, or this caller never created it on this endpoint")]
+    UnknownTask(String),
     /// A per-user server cannot run for this session (no user, or a secret of theirs missing).
     #[error("{message}")]
     UserCredentials { server: String, message: String },
@@ -55,6 +63,7 @@ impl From<GatewayError> for RpcError {
         let code = match &err {
             GatewayError::UnknownTool(_)
             | GatewayError::UnknownPrompt(_)
+            | GatewayError::UnknownTask(_)
             | GatewayError::InvalidParams(_) => ErrorCode::INVALID_PARAMS,
             GatewayError::UnknownResource(_) => ErrorCode::RESOURCE_NOT_FOUND,
             GatewayError::Unavailable { .. } => ErrorCode::BACKEND_UNAVAILABLE,
@@ -74,6 +83,11 @@ impl From<GatewayError> for RpcError {
                     data: Some(data),
                     ..RpcError::new(ErrorCode::BACKEND_UNAVAILABLE, err.to_string())
                 };
+            }
+            GatewayError::TasksExtensionRequired(_) => {
+                let extensions = json!({crate::dispatch::TASKS_EXTENSION: {}});
+                return RpcError::new(ErrorCode::MISSING_CLIENT_CAPABILITY, err.to_string())
+                    .with_data(json!({"requiredCapabilities": {"extensions": extensions}}));
             }
             GatewayError::Timeout { .. } => ErrorCode::REQUEST_TIMEOUT,
             GatewayError::MethodNotFound(_) => ErrorCode::METHOD_NOT_FOUND,

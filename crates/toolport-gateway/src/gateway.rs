@@ -72,6 +72,8 @@ pub struct Gateway {
     pub(crate) routes: Mutex<HashMap<(Arc<str>, i64), RequestRoute>>,
     pub(crate) next_token: AtomicU64,
     pub(crate) suspended: Mutex<HashMap<String, crate::dispatch::SuspendedCall>>,
+    /// Tool calls running or ended as tasks (the tasks extension), by task id.
+    pub(crate) client_tasks: Mutex<HashMap<String, crate::dispatch::ClientTask>>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) call_gate: OnceLock<Arc<dyn CallGate>>,
     /// The tenant owning the configuration ([`Gateway::set_administrator_tenant`]).
@@ -127,6 +129,7 @@ impl Gateway {
                 routes: Mutex::new(HashMap::new()),
                 next_token: AtomicU64::new(1),
                 suspended: Mutex::new(HashMap::new()),
+                client_tasks: Mutex::new(HashMap::new()),
                 metrics,
                 call_gate: OnceLock::new(),
                 administrator: OnceLock::new(),

@@ -37,9 +37,9 @@ pub use admission::{CallEnd, CallGate, CallOutcome, CallRequest, CallTicket, Cal
 pub use composed::{BackendTools, VirtualEndpoint, VirtualTool};
 pub use config::{
     CircuitBreakerSettings, EndpointConfig, GatewayConfig, HttpSettings, PerUser, ServerConfig,
-    Settings, ToolFilter,
+    Settings, TaskSettings, ToolFilter,
 };
-pub use dispatch::{StatelessError, Subscription};
+pub use dispatch::{StatelessError, Subscription, TASKS_EXTENSION};
 pub use gateway::{BackendReadiness, Gateway};
 pub use per_user::{Resolution, UserCredentials};
 pub use session::{Scope, Session, Sink};

@@ -98,6 +98,14 @@ impl Listing {
     }
 }
 
+/// Whether a tool may run as a task (`execution.taskSupport`, 2025-11-25 and later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskSupport {
+    Optional,
+    /// The tool runs only as a task.
+    Required,
+}
+
 #[derive(Debug)]
 pub struct BackendView {
     pub name: Arc<str>,
@@ -110,6 +118,8 @@ pub struct BackendView {
     pub templates: Listing,
     /// Exposed (namespaced) name to original name, for tools and prompts.
     pub aliases: HashMap<String, String>,
+    /// The tools (by original name) that declare `execution.taskSupport`; most backends have none.
+    pub task_tools: HashMap<String, TaskSupport>,
     /// Set for a per-user instance; `None` for a shared backend (and a per-user server's
     /// placeholder, which lists nothing).
     pub instance: Option<InstanceOf>,
@@ -123,6 +133,18 @@ impl BackendView {
         let prompts = Self::names(&config, &snapshot.prompts, false, &mut aliases);
         let resources = Self::uris(&uri_alias, &snapshot.resources, "uri");
         let templates = Self::uris(&uri_alias, &snapshot.resource_templates, "uriTemplate");
+        let task_tools = snapshot
+            .tools
+            .iter()
+            .filter_map(|tool| {
+                let support = match tool.pointer("/execution/taskSupport")?.as_str()? {
+                    "optional" => TaskSupport::Optional,
+                    "required" => TaskSupport::Required,
+                    _ => return None,
+                };
+                Some((tool.get("name")?.as_str()?.to_owned(), support))
+            })
+            .collect();
         Self {
             name,
             config,
@@ -133,6 +155,7 @@ impl BackendView {
             resources,
             templates,
             aliases,
+            task_tools,
             instance: None,
         }
     }

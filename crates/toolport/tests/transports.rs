@@ -8,34 +8,10 @@ use std::time::Duration;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use serde_json::{Value, json};
-use support::{Client, TestGateway, config, fixture_stdio, server};
-
-const V2026: &str = "2026-07-28";
-
-fn stateless(id: i64, method: &str, mut params: Value, capabilities: Value) -> Value {
-    params["_meta"] = json!({
-        "io.modelcontextprotocol/protocolVersion": V2026,
-        "io.modelcontextprotocol/clientCapabilities": capabilities,
-    });
-    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
-}
-
-fn headers_for(body: &Value) -> Vec<(&'static str, String)> {
-    let mut h = vec![
-        ("mcp-protocol-version", V2026.to_string()),
-        ("mcp-method", body["method"].as_str().unwrap().to_string()),
-    ];
-    if let Some(name) = body["params"]["name"].as_str() {
-        h.push(("mcp-name", name.to_string()));
-    }
-    h
-}
-
-async fn post_stateless(client: &Client, body: Value) -> support::Reply {
-    let headers = headers_for(&body);
-    let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    client.post_with(body, &refs).await
-}
+use support::{
+    Client, TestGateway, V2026, config, fixture_stdio, post_stateless, server,
+    stateless_request as stateless,
+};
 
 #[tokio::test]
 async fn stateless_clients_are_served_without_a_session() {

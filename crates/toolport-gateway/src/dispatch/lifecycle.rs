@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use toolport_protocol::{ProtocolVersion, Request, meta};
 
+use super::tasks::TASKS_EXTENSION;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::session::{Scope, Session, log_rank};
@@ -48,9 +49,14 @@ impl Gateway {
     }
 
     pub(super) fn discover(&self, session: &Arc<Session>) -> Value {
+        let mut capabilities = self.capabilities(&session.scope);
+        // The 2025-11-25 tasks slot of a mirrored backend: discovering clients use the extension.
+        if let Some(capabilities) = capabilities.as_object_mut() {
+            capabilities.remove("tasks");
+        }
         let mut result = json!({
             "supportedVersions": ProtocolVersion::supported_strings(),
-            "capabilities": self.capabilities(&session.scope),
+            "capabilities": capabilities,
             "_meta": {meta::SERVER_INFO_KEY: self.server_info(&session.scope)},
         });
         if let Some(instructions) = self.instructions(&session.scope) {
@@ -61,21 +67,30 @@ impl Gateway {
 
     /// What the endpoint offers. A single-server endpoint mirrors its backend (so that putting
     /// Toolport in front changes nothing observable); aggregated endpoints offer everything
-    /// Toolport can relay.
+    /// Toolport can relay. Both offer the tasks extension, which the gateway itself provides.
     fn capabilities(&self, scope: &Scope) -> Value {
-        if let Scope::Server(name) = scope
-            && let Some(view) = self.registry.view(name)
-            && view.snapshot.capabilities.is_object()
-        {
-            return view.snapshot.capabilities.clone();
+        let mut capabilities = match scope {
+            Scope::Server(name) => self
+                .registry
+                .view(name)
+                .map(|view| view.snapshot.capabilities.clone())
+                .filter(Value::is_object),
+            _ => None,
         }
-        json!({
-            "tools": {"listChanged": true},
-            "prompts": {"listChanged": true},
-            "resources": {"subscribe": true, "listChanged": true},
-            "logging": {},
-            "completions": {},
-        })
+        .unwrap_or_else(|| {
+            json!({
+                "tools": {"listChanged": true},
+                "prompts": {"listChanged": true},
+                "resources": {"subscribe": true, "listChanged": true},
+                "logging": {},
+                "completions": {},
+            })
+        });
+        if !capabilities["extensions"].is_object() {
+            capabilities["extensions"] = json!({});
+        }
+        capabilities["extensions"][TASKS_EXTENSION] = json!({});
+        capabilities
     }
 
     fn server_info(&self, scope: &Scope) -> Value {

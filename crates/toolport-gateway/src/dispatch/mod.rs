@@ -3,7 +3,8 @@
 //! Submodules: [`lifecycle`] (initialize, discover, ping, logging), [`lists`] (merged, paginated
 //! lists), [`route`] (finding the backend behind a name or URI), [`forward`] (sending a request to a
 //! backend with ids, progress tokens and cancellation remapped), [`stateless`] (2026-07-28
-//! requests without a session), [`subscribe`] (2026-07-28 `subscriptions/listen`).
+//! requests without a session), [`subscribe`] (2026-07-28 `subscriptions/listen`), [`tasks`]
+//! (tool calls run as tasks for clients of the tasks extension).
 
 mod forward;
 mod lifecycle;
@@ -11,6 +12,7 @@ mod lists;
 mod route;
 mod stateless;
 mod subscribe;
+mod tasks;
 
 use std::sync::Arc;
 
@@ -26,6 +28,8 @@ use crate::session::{Scope, Session, Sink};
 pub use stateless::StatelessError;
 pub(crate) use stateless::SuspendedCall;
 pub use subscribe::Subscription;
+pub(crate) use tasks::ClientTask;
+pub use tasks::TASKS_EXTENSION;
 
 impl Gateway {
     /// Handles one message of `session`. Requests get a response; messages related to a request
@@ -50,6 +54,29 @@ impl Gateway {
     }
 
     pub(crate) async fn handle_request(
+        self: &Arc<Self>,
+        session: &Arc<Session>,
+        request: Request,
+        sink: &Sink,
+    ) -> Response {
+        // A session client's call may become a task; a stateless client's calls are driven by
+        // `stateless`, which decides that before it gets here.
+        if session.stateful
+            && let Ok(Some(window)) = self.task_window(session, &request).await
+        {
+            let id = request.id.clone();
+            let call =
+                stateless::SuspendedCall::start(self, session.clone(), request, Some(window));
+            return match self.drive(call, id.clone(), sink).await {
+                Ok(response) => response,
+                Err(error) => Response::error(id, error),
+            };
+        }
+        self.answer_request(session, request, sink).await
+    }
+
+    /// Serves one request as an ordinary call, adapting its result to the client's revision.
+    pub(crate) async fn answer_request(
         self: &Arc<Self>,
         session: &Arc<Session>,
         request: Request,
@@ -134,6 +161,23 @@ impl Gateway {
             "completion/complete" => {
                 self.prepare_user_instances(session).await;
                 self.complete(session, request, sink).await
+            }
+            method
+                if tasks::TASK_METHODS.contains(&method)
+                    && tasks::negotiated(session, &request) =>
+            {
+                self.task_request(session, &request)
+            }
+            // A stateless client has no 2025-11-25 tasks to pass through to a backend.
+            method if tasks::TASK_METHODS.contains(&method) && !session.stateful => {
+                Err(GatewayError::TasksExtensionRequired(format!(
+                    "{method} belongs to the tasks extension"
+                )))
+            }
+            method if tasks::REMOVED_TASK_METHODS.contains(&method) && !session.stateful => {
+                Err(GatewayError::MethodNotFound(format!(
+                    "{method} (the tasks extension has none: a task's result is inlined in tasks/get)"
+                )))
             }
             _ => match &session.scope {
                 // A single-server endpoint is transparent: methods Toolport does not know (custom

@@ -106,13 +106,44 @@ impl StatelessError {
     }
 }
 
+/// A call running in its own tokio task, with the messages related to it: suspended while its
+/// client answers, driven while it waits, or adopted as a task ([`super::tasks`]).
 pub(crate) struct SuspendedCall {
-    session: Arc<Session>,
-    task: JoinHandle<Response>,
-    related: mpsc::UnboundedReceiver<Message>,
+    pub(super) session: Arc<Session>,
+    pub(super) task: JoinHandle<Response>,
+    pub(super) related: mpsc::UnboundedReceiver<Message>,
     /// Questions asked and not yet answered, by key.
-    asked: BTreeMap<String, Value>,
+    pub(super) asked: BTreeMap<String, Value>,
     since: Instant,
+    /// How long to wait for the answer before the call becomes a task; `None` never does.
+    window: Option<Duration>,
+}
+
+impl SuspendedCall {
+    /// Runs `handle_request` for `request` in its own tokio task, its related messages kept.
+    pub(super) fn start(
+        gateway: &Arc<Gateway>,
+        session: Arc<Session>,
+        request: Request,
+        window: Option<Duration>,
+    ) -> Self {
+        let (related_tx, related) = mpsc::unbounded_channel();
+        let gateway = gateway.clone();
+        let call_session = session.clone();
+        let task = tokio::spawn(async move {
+            gateway
+                .answer_request(&call_session, request, &related_tx)
+                .await
+        });
+        Self {
+            session,
+            task,
+            related,
+            asked: BTreeMap::new(),
+            since: Instant::now(),
+            window,
+        }
+    }
 }
 
 impl Drop for SuspendedCall {
@@ -172,6 +203,7 @@ impl Gateway {
                 .await;
         }
         let session = self.stateless_session(scope, caller, sink.clone());
+        // Set before the task decision, which reads the client's capabilities.
         {
             let mut state = session.state.lock().expect("session lock");
             state.version = version;
@@ -189,33 +221,35 @@ impl Gateway {
                     .unwrap_or(LOG_LEVELS.len()),
             );
         }
-        let (related_tx, related) = mpsc::unbounded_channel();
-        let gateway = self.clone();
-        let call_session = session.clone();
-        let task = tokio::spawn(async move {
-            gateway
-                .handle_request(&call_session, request, &related_tx)
-                .await
-        });
-        let call = SuspendedCall {
-            session,
-            task,
-            related,
-            asked: BTreeMap::new(),
-            since: Instant::now(),
-        };
+        let window = self
+            .task_window(&session, &request)
+            .await
+            .map_err(|e| self.to_rpc_error(version, e))?;
+        let call = SuspendedCall::start(self, session, request, window);
         self.drive(call, id, sink).await
     }
 
-    /// Waits for a call's result, passing notifications on and suspending it at the first question.
-    async fn drive(
+    /// Waits for a call's result, passing notifications on. A stateless client's call is
+    /// suspended at the first question (a session's client gets it on `sink`); a call still
+    /// running when its window closes becomes a task.
+    pub(super) async fn drive(
         self: &Arc<Self>,
         mut call: SuspendedCall,
         id: RequestId,
         sink: &Sink,
     ) -> Result<Response, RpcError> {
+        let deadline = call.window.map(|w| tokio::time::Instant::now() + w);
         loop {
             tokio::select! {
+                () = until(deadline), if call.window.is_some() => {
+                    match self.adopt_task(call) {
+                        Ok(created) => return Ok(Response::ok(id, created)),
+                        Err(back) => {
+                            call = *back;
+                            call.window = None;
+                        }
+                    }
+                }
                 joined = &mut call.task => {
                     // Notifications relayed before the answer go out before it.
                     while let Ok(message) = call.related.try_recv() {
@@ -226,6 +260,9 @@ impl Gateway {
                     return Ok(response);
                 }
                 message = call.related.recv() => match message {
+                    Some(Message::Request(question)) if call.session.stateful => {
+                        let _ = sink.send(Message::Request(question));
+                    }
                     Some(Message::Request(question)) => {
                         let capability = required_capability(&question.method);
                         if let Some(capability) = capability && !call.session.has_capability(capability) {
@@ -319,7 +356,15 @@ impl Gateway {
     }
 }
 
-fn relayed_key(id: &RequestId) -> String {
+/// Resolves at `deadline`, or never without one.
+async fn until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+pub(super) fn relayed_key(id: &RequestId) -> String {
     match id {
         RequestId::String(s) => s.clone(),
         other => other.to_string(),

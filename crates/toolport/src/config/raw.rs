@@ -93,12 +93,24 @@ pub struct RawSettings {
     #[serde(default)]
     pub audit_redaction: toolport_metering::RedactionConfig,
     pub circuit_breaker: Option<RawCircuitBreaker>,
+    #[serde(default)]
+    pub tasks: RawTasks,
     /// Whether tenants may register stdio MCP servers (commands run on this host) through the
     /// admin API; remote servers and APIs need no permission.
     pub allow_registered_stdio: Option<bool>,
 }
 
 /// `circuitBreaker`, in `toolport` (every server) or on one server or API (overriding it).
+/// `toolport.tasks`: tool calls run as tasks for clients of the tasks extension.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RawTasks {
+    /// A task-supporting call answered within this many milliseconds gets no task.
+    pub sync_window_ms: Option<u64>,
+    /// Seconds a task is kept from its creation.
+    pub ttl_seconds: Option<u64>,
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RawCircuitBreaker {

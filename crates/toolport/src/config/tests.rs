@@ -466,3 +466,23 @@ fn circuit_breaker_errors_name_the_key_and_the_valid_range() {
     let e = error_of(r#"{"toolport": {"circuitBreaker": {"threshold": 3}}}"#);
     assert!(e.contains("unknown field `threshold`"), "{e}");
 }
+
+#[test]
+fn task_settings_have_defaults_and_refuse_a_zero_time_to_live() {
+    let defaults = json(r#"{"mcpServers": {"plain": {"command": "srv"}}}"#).unwrap();
+    assert_eq!(
+        defaults.settings.tasks.sync_window,
+        Duration::from_millis(250)
+    );
+    assert_eq!(defaults.settings.tasks.ttl, Duration::from_secs(3600));
+    let set = json(r#"{"toolport": {"tasks": {"syncWindowMs": 0, "ttlSeconds": 60}}}"#).unwrap();
+    assert_eq!(set.settings.tasks.sync_window, Duration::ZERO);
+    assert_eq!(set.settings.tasks.ttl, Duration::from_secs(60));
+    let e = error_of(r#"{"toolport": {"tasks": {"ttlSeconds": 0}}}"#);
+    assert!(
+        e.contains("toolport.tasks.ttlSeconds") && e.contains("at least 1"),
+        "{e}"
+    );
+    let e = error_of(r#"{"toolport": {"tasks": {"windowMs": 5}}}"#);
+    assert!(e.contains("unknown field `windowMs`"), "{e}");
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use toolport_gateway::config::{
     EndpointConfig, GatewayConfig, HttpSettings, McpAccess, PerUser, ServerConfig, Settings,
-    ToolFilter,
+    TaskSettings, ToolFilter,
 };
 use toolport_gateway::names;
 use toolport_metering::MeteringConfig;
@@ -70,7 +70,23 @@ pub fn validate(raw: RawFile, cx: &Context<'_>) -> Result<Config, Invalid> {
             defaults.circuit_breaker,
             "toolport.circuitBreaker",
         )?,
+        tasks: TaskSettings {
+            sync_window: settings_raw
+                .tasks
+                .sync_window_ms
+                .map_or(defaults.tasks.sync_window, Duration::from_millis),
+            ttl: settings_raw
+                .tasks
+                .ttl_seconds
+                .map_or(defaults.tasks.ttl, Duration::from_secs),
+        },
     };
+    if settings.tasks.ttl.is_zero() {
+        return Err(invalid(
+            "toolport.tasks.ttlSeconds",
+            "must be at least 1 (a task must outlive the call that creates it)",
+        ));
+    }
     if settings.ping_interval < Duration::from_millis(100) {
         return Err(invalid("toolport.pingIntervalMs", "must be at least 100"));
     }

@@ -23,6 +23,38 @@ use toolport_upstream::UpstreamSpec;
 
 pub const SESSION: &str = "mcp-session-id";
 
+/// The stateless protocol revision.
+pub const V2026: &str = "2026-07-28";
+
+/// A 2026-07-28 request: the revision and the client's capabilities in its `_meta`.
+pub fn stateless_request(id: i64, method: &str, mut params: Value, capabilities: Value) -> Value {
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": V2026,
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
+    });
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+/// Posts a 2026-07-28 request with the routing headers that must match its body.
+pub async fn post_stateless(client: &Client, body: Value) -> Reply {
+    let mut headers = vec![
+        ("mcp-protocol-version", V2026.to_string()),
+        (
+            "mcp-method",
+            body["method"].as_str().expect("method").to_string(),
+        ),
+    ];
+    let params = &body["params"];
+    if let Some(name) = ["name", "uri", "taskId"]
+        .iter()
+        .find_map(|key| params[*key].as_str())
+    {
+        headers.push(("mcp-name", name.to_string()));
+    }
+    let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    client.post_with(body, &refs).await
+}
+
 /// A stdio backend running our fixture server.
 pub fn fixture_stdio(extra: &[&str]) -> UpstreamSpec {
     let mut args = vec!["--transport".to_string(), "stdio".to_string()];

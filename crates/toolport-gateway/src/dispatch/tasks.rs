@@ -1,0 +1,390 @@
+//! The tasks extension (SEP-2663, `io.modelcontextprotocol/tasks`): a tool call whose backend
+//! marks the tool task-supporting (`execution.taskSupport`) and that has not answered within the
+//! synchronous window becomes a task. The client polls it with `tasks/get`, answers the
+//! backend's questions with `tasks/update` and stops it with `tasks/cancel`.
+//!
+//! The gateway runs the task itself over the backend's ordinary request, so backends of every
+//! revision serve task-capable clients: the call keeps running in its own tokio task, the
+//! backend's server-to-client requests become the task's `inputRequests`, and its answer (or
+//! error) is inlined in `tasks/get`. A task belongs to the caller and endpoint that created it;
+//! anyone else gets the error of an unknown task.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value, json};
+use tokio::task::AbortHandle;
+use toolport_protocol::{Message, Request, RpcError, meta};
+
+use super::stateless::{SuspendedCall, relayed_key};
+use crate::error::GatewayError;
+use crate::gateway::Gateway;
+use crate::registry::ListKind;
+use crate::session::{Grant, Session};
+use crate::view::TaskSupport;
+
+/// The extension's identifier in `capabilities.extensions`.
+pub const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+
+/// How often clients are told to poll a task.
+const POLL_INTERVAL_MS: u64 = 500;
+
+/// Tasks one tenant (or, without tenancy, everyone) may hold at once; beyond it calls are
+/// answered synchronously, as for a client without the extension.
+const MAX_TASKS_PER_TENANT: usize = 1_000;
+
+/// The task methods of the extension.
+pub(super) const TASK_METHODS: [&str; 3] = ["tasks/get", "tasks/update", "tasks/cancel"];
+
+/// The 2025-11-25 task methods the extension removed.
+pub(super) const REMOVED_TASK_METHODS: [&str; 2] = ["tasks/result", "tasks/list"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Working,
+    InputRequired,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Working => "working",
+            Self::InputRequired => "input_required",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+}
+
+/// One task: the call's session (its caller, endpoint and relayed questions) and its state.
+pub(crate) struct ClientTask {
+    session: Arc<Session>,
+    status: Status,
+    created_at: SystemTime,
+    updated_at: SystemTime,
+    expires: Instant,
+    ttl: Duration,
+    /// The backend's unanswered questions, by the key the client answers under.
+    asked: BTreeMap<String, Value>,
+    /// The call's result, or its error, once it ended.
+    outcome: Option<Result<Value, RpcError>>,
+    runner: AbortHandle,
+}
+
+impl ClientTask {
+    fn touch(&mut self, status: Status) {
+        self.status = status;
+        self.updated_at = SystemTime::now();
+    }
+
+    /// The task as `tasks/get` shows it (`detailed`) or as the call that created it returns it.
+    fn view(&self, id: &str, detailed: bool) -> Value {
+        let mut view = json!({
+            "taskId": id,
+            "status": self.status.as_str(),
+            "createdAt": humantime::format_rfc3339_millis(self.created_at).to_string(),
+            "lastUpdatedAt": humantime::format_rfc3339_millis(self.updated_at).to_string(),
+            "ttlMs": u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX),
+            "pollIntervalMs": POLL_INTERVAL_MS,
+        });
+        if !detailed {
+            view["resultType"] = json!("task");
+            return view;
+        }
+        match (&self.outcome, self.status) {
+            (Some(Ok(result)), Status::Completed) => view["result"] = result.clone(),
+            (Some(Err(error)), Status::Failed) => view["error"] = json!(error),
+            (_, Status::InputRequired) => view["inputRequests"] = json!(self.asked),
+            _ => {}
+        }
+        view
+    }
+
+    /// Whether `session` (a later request) may see this task: the same caller, on the same
+    /// endpoint.
+    fn visible_to(&self, session: &Session) -> bool {
+        let same_caller = match (self.session.caller.as_deref(), session.caller.as_deref()) {
+            (None, None) => true,
+            (Some(owner), Some(caller)) => owner.same_user(caller),
+            _ => false,
+        };
+        same_caller && self.session.scope == session.scope
+    }
+
+    /// Takes the backend's pending questions back from the session (nobody will answer them).
+    fn forget_questions(&mut self) {
+        let mut relayed = self.session.relayed.lock().expect("relayed lock");
+        for key in std::mem::take(&mut self.asked).into_keys() {
+            relayed.remove(&key);
+        }
+    }
+}
+
+/// Whether the client declared the extension, for the session or in this request's `_meta`.
+pub(super) fn negotiated(session: &Session, request: &Request) -> bool {
+    let declares = |capabilities: Option<&Value>| {
+        capabilities
+            .and_then(|c| c.get("extensions"))
+            .and_then(|e| e.get(TASKS_EXTENSION))
+            .is_some()
+    };
+    declares(Some(
+        &session
+            .state
+            .lock()
+            .expect("session lock")
+            .client_capabilities,
+    )) || declares(
+        request
+            .params
+            .as_ref()
+            .and_then(meta::get)
+            .and_then(|m| m.get(meta::CLIENT_CAPABILITIES_KEY)),
+    )
+}
+
+impl Gateway {
+    /// How a `tools/call` may become a task for this client: the synchronous window to wait
+    /// before it does, or `None` when it runs as an ordinary call. A stateless client without
+    /// the extension calling a tool that only runs as a task is refused (-32021); a session
+    /// client of an older revision is left to the backend, which may speak the 2025-11-25 tasks.
+    pub(crate) async fn task_window(
+        &self,
+        session: &Arc<Session>,
+        request: &Request,
+    ) -> Result<Option<Duration>, GatewayError> {
+        if request.method != "tools/call" {
+            return Ok(None);
+        }
+        let negotiated = negotiated(session, request);
+        if !negotiated && session.stateful {
+            return Ok(None);
+        }
+        let Some(support) = self.task_support(session, request).await else {
+            return Ok(None);
+        };
+        if negotiated {
+            return Ok(Some(self.config().settings.tasks.sync_window));
+        }
+        if support == TaskSupport::Required {
+            let name = request.str_param("name").unwrap_or_default();
+            return Err(GatewayError::TasksExtensionRequired(format!(
+                "tool {name:?} runs only as a task"
+            )));
+        }
+        Ok(None)
+    }
+
+    /// Whether the backend declared the called tool task-supporting.
+    async fn task_support(&self, session: &Arc<Session>, request: &Request) -> Option<TaskSupport> {
+        let exposed = request.str_param("name").ok()?;
+        self.prepare_call(session, exposed).await.ok()?;
+        let (view, original) = self
+            .resolve_name(
+                &session.scope,
+                session.grant.as_ref(),
+                session.caller.as_deref(),
+                exposed,
+                ListKind::Tools,
+            )
+            .ok()?;
+        view.task_tools.get(&original).copied()
+    }
+
+    /// Turns a running call into a task; gives the call back when its tenant holds too many.
+    pub(super) fn adopt_task(
+        self: &Arc<Self>,
+        call: SuspendedCall,
+    ) -> Result<Value, Box<SuspendedCall>> {
+        let ttl = self.config().settings.tasks.ttl;
+        let mut tasks = self.client_tasks.lock().expect("tasks lock");
+        expire(&mut tasks);
+        let grant = call.session.grant.clone();
+        if count_of(&tasks, grant.as_ref()) >= MAX_TASKS_PER_TENANT {
+            tracing::warn!(
+                limit = MAX_TASKS_PER_TENANT,
+                "too many tasks held: answering the call synchronously"
+            );
+            return Err(Box::new(call));
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let now = SystemTime::now();
+        let session = call.session.clone();
+        let asked = call.asked.clone();
+        let runner = tokio::spawn(self.clone().run_task(id.clone(), call)).abort_handle();
+        let task = ClientTask {
+            session,
+            status: if asked.is_empty() {
+                Status::Working
+            } else {
+                Status::InputRequired
+            },
+            created_at: now,
+            updated_at: now,
+            expires: Instant::now() + ttl,
+            ttl,
+            asked,
+            outcome: None,
+            runner,
+        };
+        let created = task.view(&id, false);
+        tasks.insert(id, task);
+        Ok(created)
+    }
+
+    /// Follows a task's call to its end: its questions become input requests, its answer the
+    /// task's outcome. Stops (abandoning the call) on shutdown.
+    async fn run_task(self: Arc<Self>, id: String, mut call: SuspendedCall) {
+        let mut related_open = true;
+        loop {
+            tokio::select! {
+                () = self.shutdown.cancelled() => return,
+                joined = &mut call.task => {
+                    let outcome = joined
+                        .map_err(|e| RpcError::internal(format!("the call failed: {e}")))
+                        .and_then(|response| response.outcome);
+                    self.end_task(&id, outcome);
+                    return;
+                }
+                message = call.related.recv(), if related_open => match message {
+                    Some(Message::Request(question)) => {
+                        let params = question.params.unwrap_or_else(|| json!({}));
+                        self.update_task(&id, |task| {
+                            task.asked.insert(
+                                relayed_key(&question.id),
+                                json!({"method": question.method, "params": params}),
+                            );
+                            task.touch(Status::InputRequired);
+                        });
+                    }
+                    // A task's progress and log messages have no stream to go to.
+                    Some(_) => {}
+                    None => related_open = false,
+                },
+            }
+        }
+    }
+
+    /// Records how a task's call ended.
+    fn end_task(&self, id: &str, outcome: Result<Value, RpcError>) {
+        self.update_task(id, |task| {
+            task.forget_questions();
+            let status = if outcome.is_ok() {
+                Status::Completed
+            } else {
+                Status::Failed
+            };
+            task.outcome = Some(outcome);
+            task.touch(status);
+        });
+    }
+
+    /// Changes a task that has not ended yet.
+    fn update_task(&self, id: &str, change: impl FnOnce(&mut ClientTask)) {
+        let mut tasks = self.client_tasks.lock().expect("tasks lock");
+        if let Some(task) = tasks.get_mut(id).filter(|t| !t.status.is_terminal()) {
+            change(task);
+        }
+    }
+
+    /// `tasks/get`, `tasks/update` and `tasks/cancel` of a client that declared the extension.
+    pub(super) fn task_request(
+        &self,
+        session: &Session,
+        request: &Request,
+    ) -> Result<Value, GatewayError> {
+        let id = request
+            .str_param("taskId")
+            .map_err(|e| GatewayError::InvalidParams(e.message))?;
+        let mut tasks = self.client_tasks.lock().expect("tasks lock");
+        expire(&mut tasks);
+        let task = tasks
+            .get_mut(id)
+            .filter(|t| t.visible_to(session))
+            .ok_or_else(|| GatewayError::UnknownTask(id.to_owned()))?;
+        match request.method.as_str() {
+            "tasks/get" => Ok(task.view(id, true)),
+            "tasks/update" => {
+                let answers = match request
+                    .params
+                    .as_ref()
+                    .and_then(|p| p.get("inputResponses"))
+                {
+                    Some(Value::Object(answers)) => answers,
+                    _ => {
+                        return Err(GatewayError::InvalidParams(
+                            "tasks/update needs params.inputResponses: an object of answers keyed like the task's inputRequests".into(),
+                        ));
+                    }
+                };
+                answer_questions(task, answers);
+                Ok(json!({}))
+            }
+            _ => {
+                if !task.status.is_terminal() {
+                    task.runner.abort();
+                    task.forget_questions();
+                    task.touch(Status::Cancelled);
+                }
+                Ok(json!({}))
+            }
+        }
+    }
+}
+
+/// Passes the client's answers to the backend's questions they match (others are ignored);
+/// the task works again once nothing is left to answer.
+fn answer_questions(task: &mut ClientTask, answers: &serde_json::Map<String, Value>) {
+    if task.status.is_terminal() {
+        return;
+    }
+    for (key, answer) in answers {
+        if task.asked.remove(key).is_none() {
+            continue;
+        }
+        let relayed = task
+            .session
+            .relayed
+            .lock()
+            .expect("relayed lock")
+            .remove(key);
+        if let Some(r) = relayed {
+            let _ = r.peer.respond(toolport_protocol::Response::ok(
+                r.upstream_id,
+                answer.clone(),
+            ));
+        }
+    }
+    if task.asked.is_empty() && task.status == Status::InputRequired {
+        task.touch(Status::Working);
+    }
+}
+
+/// Forgets tasks whose time to live has passed, stopping those still running.
+fn expire(tasks: &mut HashMap<String, ClientTask>) {
+    let now = Instant::now();
+    tasks.retain(|_, task| {
+        let keep = task.expires > now;
+        if !keep {
+            task.runner.abort();
+            task.forget_questions();
+        }
+        keep
+    });
+}
+
+fn count_of(tasks: &HashMap<String, ClientTask>, grant: Option<&Grant>) -> usize {
+    tasks
+        .values()
+        .filter(|t| t.session.grant.as_ref() == grant)
+        .count()
+}
