@@ -169,6 +169,61 @@ async fn a_backends_question_becomes_input_required_for_stateless_clients() {
 }
 
 #[tokio::test]
+async fn questions_a_backend_asks_together_go_to_a_stateless_client_in_one_round() {
+    let gw = TestGateway::start(config(vec![server(
+        "fx",
+        fixture_stdio(&["--max-protocol", "2025-11-25"]),
+    )]))
+    .await;
+    gw.ready().await;
+    let client = Client::new(format!("{}/mcp", gw.base));
+    let caps = json!({"sampling": {}, "elicitation": {}, "roots": {}});
+    let params = json!({"name": "fx__test_input_required_result_multiple_inputs", "arguments": {}});
+    let first = post_stateless(
+        &client,
+        stateless(1, "tools/call", params.clone(), caps.clone()),
+    )
+    .await;
+    let first = first.result(1).clone();
+    assert_eq!(first["resultType"], "input_required", "{first}");
+    let mut methods: Vec<&str> = first["inputRequests"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|q| q["method"].as_str().unwrap())
+        .collect();
+    methods.sort_unstable();
+    assert_eq!(
+        methods,
+        ["elicitation/create", "roots/list", "sampling/createMessage"],
+        "{first}"
+    );
+    let answers: serde_json::Map<String, Value> = first["inputRequests"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(key, question)| {
+            let answer = match question["method"].as_str().unwrap() {
+                "elicitation/create" => json!({"action": "accept", "content": {"name": "Ada"}}),
+                "roots/list" => json!({"roots": []}),
+                _ => json!({"role": "assistant", "content": {"type": "text", "text": "Paris"},
+                    "model": "m", "stopReason": "endTurn"}),
+            };
+            (key.clone(), answer)
+        })
+        .collect();
+    let mut retry = stateless(2, "tools/call", params, caps);
+    retry["params"]["requestState"] = first["requestState"].clone();
+    retry["params"]["inputResponses"] = Value::Object(answers);
+    let done = post_stateless(&client, retry).await;
+    assert_eq!(
+        done.result(2)["content"][0]["text"],
+        "All 3 inputs received; name=Ada"
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
 async fn legacy_sse_clients_are_served() {
     let gw = TestGateway::start(config(vec![server("fx", fixture_stdio(&[]))])).await;
     gw.ready().await;

@@ -24,6 +24,10 @@ use crate::session::{LOG_LEVELS, Scope, Session, Sink, log_rank};
 /// How long a suspended call waits for the client's retry.
 const SUSPEND_LIMIT: Duration = Duration::from_secs(600);
 
+/// How long questions a backend asks together are gathered into one `input_required` round.
+/// Questions wait for a person or a model, so this is short next to the round trip it saves.
+const QUESTION_GATHERING: Duration = Duration::from_millis(20);
+
 /// Methods that only exist in stateful revisions.
 const STATEFUL_ONLY: [&str; 5] = [
     "initialize",
@@ -264,24 +268,20 @@ impl Gateway {
                         let _ = sink.send(Message::Request(question));
                     }
                     Some(Message::Request(question)) => {
-                        let capability = required_capability(&question.method);
-                        if let Some(capability) = capability && !call.session.has_capability(capability) {
-                            let key = relayed_key(&question.id);
-                            if let Some(r) = call.session.relayed.lock().expect("relayed lock").remove(&key) {
-                                let _ = r.peer.respond(Response::error(r.upstream_id, RpcError::new(
-                                    ErrorCode::MISSING_CLIENT_CAPABILITY,
-                                    format!("the client did not declare the {capability} capability"),
-                                )));
+                        ask(&mut call, question)?;
+                        // A backend may ask several things at once: they go in one round.
+                        let gathering = tokio::time::sleep(QUESTION_GATHERING);
+                        tokio::pin!(gathering);
+                        loop {
+                            tokio::select! {
+                                () = &mut gathering => break,
+                                message = call.related.recv() => match message {
+                                    Some(Message::Request(question)) => ask(&mut call, question)?,
+                                    Some(other) => { let _ = sink.send(other); }
+                                    None => break,
+                                },
                             }
-                            return Err(RpcError::new(
-                                ErrorCode::MISSING_CLIENT_CAPABILITY,
-                                format!("this request needs the client capability {capability:?}; declare it in _meta.{}", meta::CLIENT_CAPABILITIES_KEY),
-                            ).with_data(json!({"requiredCapabilities": {capability: {}}})));
                         }
-                        call.asked.insert(
-                            relayed_key(&question.id),
-                            json!({"method": question.method, "params": question.params.unwrap_or_else(|| json!({}))}),
-                        );
                         let asked = call.asked.clone();
                         let result = input_required(&asked, self.suspend(call));
                         return Ok(Response::ok(id, result));
@@ -354,6 +354,43 @@ impl Gateway {
         suspended.insert(token.clone(), call);
         token
     }
+}
+
+/// Adds a backend's question to a stateless call's input requests; a question the client has
+/// not declared the capability for is refused to the backend and ends the call with -32021.
+fn ask(call: &mut SuspendedCall, question: Request) -> Result<(), RpcError> {
+    let key = relayed_key(&question.id);
+    if let Some(capability) = required_capability(&question.method)
+        && !call.session.has_capability(capability)
+    {
+        if let Some(r) = call
+            .session
+            .relayed
+            .lock()
+            .expect("relayed lock")
+            .remove(&key)
+        {
+            let _ = r.peer.respond(Response::error(
+                r.upstream_id,
+                RpcError::new(
+                    ErrorCode::MISSING_CLIENT_CAPABILITY,
+                    format!("the client did not declare the {capability} capability"),
+                ),
+            ));
+        }
+        return Err(RpcError::new(
+            ErrorCode::MISSING_CLIENT_CAPABILITY,
+            format!(
+                "this request needs the client capability {capability:?}; declare it in _meta.{}",
+                meta::CLIENT_CAPABILITIES_KEY
+            ),
+        )
+        .with_data(json!({"requiredCapabilities": {capability: {}}})));
+    }
+    let params = question.params.unwrap_or_else(|| json!({}));
+    call.asked
+        .insert(key, json!({"method": question.method, "params": params}));
+    Ok(())
 }
 
 /// Resolves at `deadline`, or never without one.
