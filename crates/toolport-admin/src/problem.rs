@@ -8,6 +8,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use toolport_metering::{PlanLimits, Resource};
 use toolport_store::StoreError;
 use utoipa::ToSchema;
 
@@ -181,6 +182,26 @@ impl Problem {
         Self::new(ProblemKind::Conflict, detail)
     }
 
+    /// 409 when a creation would take the tenant past its plan's limit on `resource` (the
+    /// store counts and inserts in one transaction), else what the store's error means.
+    pub fn beyond_plan(plan: &PlanLimits, resource: Resource, err: StoreError) -> Self {
+        let StoreError::LimitReached(held) = err else {
+            return err.into();
+        };
+        let what = match resource {
+            Resource::Apis => "APIs",
+            Resource::Endpoints => "endpoints",
+            Resource::ToolsPerApi => "tools per API",
+        };
+        let exceeded = plan.check(resource, held, 1).err().map_or_else(
+            || format!("the plan allows no more {what}"),
+            |e| e.to_string(),
+        );
+        Self::conflict(format!(
+            "{exceeded}; delete one, or ask an operator for a plan with more {what}"
+        ))
+    }
+
     /// 422.
     pub fn invalid(detail: impl Into<String>) -> Self {
         Self::new(ProblemKind::Validation, detail)
@@ -274,6 +295,9 @@ impl From<StoreError> for Problem {
             StoreError::NotFound(what) => Self::not_found(format!("{what} not found")),
             StoreError::Conflict(message) => Self::conflict(message),
             StoreError::Invalid(message) => Self::invalid(message),
+            StoreError::LimitReached(held) => {
+                Self::conflict(format!("the limit is reached: {held} exist"))
+            }
             StoreError::Database(_) | StoreError::Migration(_) => {
                 tracing::error!(error = %err, "admin API: store failure");
                 Self::internal()

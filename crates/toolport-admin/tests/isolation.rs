@@ -137,6 +137,7 @@ async fn another_tenant_is_answered_like_a_missing_one() {
             name: "A_SECRET".into(),
             definition: r#"{"spec": "https://a.example/openapi.json"}"#.into(),
             document: None,
+            at_most: None,
         })
         .await
         .unwrap();

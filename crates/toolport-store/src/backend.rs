@@ -75,4 +75,9 @@ pub struct NewBackend {
     pub definition: String,
     /// An API's uploaded description.
     pub document: Option<String>,
+    /// On creation, how many registrations the tenant may hold at most, this one included (its
+    /// plan's limit): counted and inserted in one write transaction, so concurrent registrations
+    /// cannot both pass; [`StoreError::LimitReached`](crate::StoreError::LimitReached) beyond it.
+    /// Ignored on replacement.
+    pub at_most: Option<u64>,
 }

@@ -99,6 +99,10 @@ pub struct NewEndpoint {
     pub mode: EndpointMode,
     /// Its tools; exposed names must be distinct.
     pub tools: Vec<EndpointTool>,
+    /// How many endpoints the tenant may hold at most, this one included (its plan's limit):
+    /// counted and inserted in one write transaction, so concurrent creations cannot both pass;
+    /// [`StoreError::LimitReached`](crate::StoreError::LimitReached) beyond it.
+    pub at_most: Option<u64>,
 }
 
 /// Changes to an endpoint's own fields; `None` keeps a field as it is. The slug never changes:

@@ -16,6 +16,9 @@ pub enum StoreError {
     /// the `tp_` prefix).
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// A creation would take the tenant past the limit it was given; the tenant holds this many.
+    #[error("limit reached: the tenant already holds {0}")]
+    LimitReached(u64),
     /// The database failed (I/O, locking, corruption, a value it holds cannot be read back).
     #[error("database error: {0}")]
     Database(String),

@@ -294,8 +294,6 @@ pub trait Store: Send + Sync {
         kind: Option<BackendKind>,
         page: &PageRequest,
     ) -> impl StoreFuture<Page<RegisteredBackend>>;
-    /// How many APIs and servers a tenant has registered.
-    fn count_backends(&self, tenant_id: &str) -> impl StoreFuture<u64>;
     /// Replaces the definition and description of the registration with `new`'s tenant, name and
     /// kind ([`StoreError::NotFound`] when there is none).
     fn replace_backend(&self, new: &NewBackend) -> impl StoreFuture<RegisteredBackend>;

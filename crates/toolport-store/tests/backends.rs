@@ -1,5 +1,5 @@
 //! Registered APIs and MCP servers in the SQLite store: names unique per tenant across kinds,
-//! tenant isolation, descriptions kept apart from lists, replacement, pagination, counting,
+//! tenant isolation, descriptions kept apart from lists, replacement, pagination, limits,
 //! cascades and the gateway's full listing.
 
 use toolport_store::{BackendKind, NewBackend, PageRequest, SqliteStore, Store, StoreError};
@@ -11,6 +11,7 @@ fn api(tenant_id: &str, name: &str, document: Option<&str>) -> NewBackend {
         name: name.into(),
         definition: format!(r#"{{"baseUrl":"https://{name}.example.com"}}"#),
         document: document.map(str::to_owned),
+        at_most: None,
     }
 }
 
@@ -21,6 +22,7 @@ fn server(tenant_id: &str, name: &str) -> NewBackend {
         name: name.into(),
         definition: r#"{"url":"https://mcp.example.com/mcp"}"#.into(),
         document: None,
+        at_most: None,
     }
 }
 
@@ -76,8 +78,46 @@ async fn names_are_unique_per_tenant_across_kinds_but_not_across_tenants() {
         "{err:?}"
     );
     store.create_backend(&server(&b, "github")).await.unwrap();
-    assert_eq!(store.count_backends(&a).await.unwrap(), 1);
-    assert_eq!(store.count_backends(&b).await.unwrap(), 1);
+    let page = PageRequest::first(10);
+    for tenant in [&a, &b] {
+        let held = store.list_backends(tenant, None, &page).await.unwrap();
+        assert_eq!(held.items.len(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_registrations_never_pass_the_limit_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let a = store.create_tenant("acme", "free").await.unwrap().id;
+    let mut first = server(&a, "first");
+    first.at_most = Some(3);
+    store.create_backend(&first).await.unwrap();
+    let attempts: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            let mut new = api(&a, &format!("api-{i}"), None);
+            new.at_most = Some(3);
+            tokio::spawn(async move { store.create_backend(&new).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for attempt in attempts {
+        outcomes.push(attempt.await.unwrap());
+    }
+    let created = outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(created, 2, "{outcomes:?}");
+    for refused in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+        assert!(
+            matches!(refused, StoreError::LimitReached(3)),
+            "{refused:?}"
+        );
+    }
+    let held = store
+        .list_backends(&a, None, &PageRequest::first(20))
+        .await
+        .unwrap();
+    assert_eq!(held.items.len(), 3);
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ fn new_endpoint(tenant_id: &str, slug: &str, tools: Vec<EndpointTool>) -> NewEnd
         description: format!("{slug} tools"),
         mode: EndpointMode::Tools,
         tools,
+        at_most: None,
     }
 }
 
@@ -267,4 +268,21 @@ async fn deleting_a_tenant_deletes_its_endpoints_and_frees_their_slugs() {
         reused.tools.is_empty(),
         "no tool of the old endpoint is left"
     );
+}
+
+#[tokio::test]
+async fn an_endpoint_beyond_the_tenants_limit_is_refused() {
+    let (store, a, b) = store_with_tenants().await;
+    let limited = |tenant: &str, slug: &str| NewEndpoint {
+        at_most: Some(1),
+        ..new_endpoint(tenant, slug, vec![])
+    };
+    store.create_endpoint(&limited(&a, "one")).await.unwrap();
+    let err = store
+        .create_endpoint(&limited(&a, "two"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::LimitReached(1)), "{err:?}");
+    // Another tenant's count is its own.
+    store.create_endpoint(&limited(&b, "two")).await.unwrap();
 }

@@ -230,23 +230,22 @@ impl<S: Store + 'static> Registrar<'_, S> {
                  or choose another name"
             )));
         }
-        let existing = self.state.store.count_backends(&tenant.id).await?;
         let plan = self.state.meter.plan_of(&tenant.id).await?;
-        plan.check(Resource::Apis, existing, 1)
-            .map_err(|exceeded| {
-                Problem::conflict(format!(
-                    "{exceeded}; delete one, or ask an operator for a plan with more APIs"
-                ))
-            })?;
         let new = NewBackend {
             tenant_id: tenant.id.clone(),
             kind: self.kind,
             name,
             definition: Value::Object(definition).to_string(),
             document,
+            at_most: plan.limit(Resource::Apis),
         };
         let tools = self.checked(&tenant, &new).await?;
-        let stored = self.state.store.create_backend(&new).await?;
+        let stored = self
+            .state
+            .store
+            .create_backend(&new)
+            .await
+            .map_err(|e| Problem::beyond_plan(&plan, Resource::Apis, e))?;
         self.state.registry.backends_changed().await;
         self.audit(&tenant, "register", &new, tools);
         Ok((StatusCode::CREATED, Json(view(self.state, &tenant, stored))))
@@ -268,6 +267,7 @@ impl<S: Store + 'static> Registrar<'_, S> {
             name: name.to_owned(),
             definition: Value::Object(definition).to_string(),
             document,
+            at_most: None,
         };
         let tools = self.checked(&tenant, &new).await?;
         let stored = self.state.store.replace_backend(&new).await?;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use toolport_metering::Resource;
 use toolport_store::{
-    Endpoint, EndpointChanges, EndpointMode, EndpointTool, NewEndpoint, PageRequest, Store, Tenant,
+    Endpoint, EndpointChanges, EndpointMode, EndpointTool, NewEndpoint, Store, Tenant,
 };
 use utoipa::ToSchema;
 
@@ -405,7 +405,7 @@ pub(crate) async fn create_endpoint<S: Store + 'static>(
             body.slug
         )));
     }
-    within_plan(&state, &tenant.id).await?;
+    let plan = state.meter.plan_of(&tenant.id).await?;
     let endpoint = state
         .store
         .create_endpoint(&NewEndpoint {
@@ -414,8 +414,10 @@ pub(crate) async fn create_endpoint<S: Store + 'static>(
             description,
             mode,
             tools,
+            at_most: plan.limit(Resource::Endpoints),
         })
-        .await?;
+        .await
+        .map_err(|e| Problem::beyond_plan(&plan, Resource::Endpoints, e))?;
     state.catalog.endpoints_changed().await;
     state.record_change(
         caller.principal(),
@@ -705,31 +707,4 @@ pub(crate) async fn remove_endpoint_tool<S: Store + 'static>(
         json!({"name": name}),
     );
     Ok(Json(endpoint.into()))
-}
-
-/// 409 when the tenant's plan allows no more endpoints (`endpoints` of `toolport.plans`).
-async fn within_plan<S: Store + 'static>(
-    state: &AdminState<S>,
-    tenant_id: &str,
-) -> Result<(), Problem> {
-    let plan = state.meter.plan_of(tenant_id).await?;
-    if plan.limit(Resource::Endpoints).is_none() {
-        return Ok(());
-    }
-    let mut existing = 0;
-    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-    loop {
-        let batch = state.store.list_endpoints(tenant_id, &page).await?;
-        existing += batch.items.len() as u64;
-        match batch.next_after {
-            Some(after) => page = PageRequest::after(PageRequest::MAX_LIMIT, after),
-            None => break,
-        }
-    }
-    plan.check(Resource::Endpoints, existing, 1)
-        .map_err(|exceeded| {
-            Problem::conflict(format!(
-                "{exceeded}; delete one, or ask an operator for a plan with more endpoints"
-            ))
-        })
 }

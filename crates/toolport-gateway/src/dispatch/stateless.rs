@@ -4,7 +4,8 @@
 //! A call whose backend asks the client something is suspended: the backend request stays open,
 //! the client receives `inputRequests` and an opaque `requestState`, and the retry carrying
 //! `inputResponses` answers the backend and resumes waiting. Backends of older revisions thus
-//! serve stateless clients unchanged.
+//! serve stateless clients unchanged. The same running call ([`SuspendedCall`]) serves a session
+//! client's call that may become a task.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -124,7 +125,7 @@ pub(crate) struct SuspendedCall {
 }
 
 impl SuspendedCall {
-    /// Runs `handle_request` for `request` in its own tokio task, its related messages kept.
+    /// Runs `request` as an ordinary call in its own tokio task, keeping its related messages.
     pub(super) fn start(
         gateway: &Arc<Gateway>,
         session: Arc<Session>,

@@ -2,7 +2,7 @@
 //! the owning tenant's id (another tenant's registration is [`StoreError::NotFound`]); lists
 //! leave the uploaded descriptions out, which are read one at a time.
 
-use super::{SqliteStore, fetch_limit, new_id};
+use super::{SqliteStore, count_of, fetch_limit, new_id};
 use crate::model::now;
 use crate::{BackendKind, NewBackend, Page, PageRequest, RegisteredBackend, StoreError};
 
@@ -42,6 +42,14 @@ impl SqliteStore {
         new: &NewBackend,
     ) -> Result<RegisteredBackend, StoreError> {
         let at = now();
+        // IMMEDIATE: the count and the insert must see the same rows.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(at_most) = new.at_most {
+            let held = count_of(&mut tx, "backends", &new.tenant_id).await?;
+            if held >= at_most {
+                return Err(StoreError::LimitReached(held));
+            }
+        }
         sqlx::query(
             "INSERT INTO backends (id, tenant_id, kind, name, definition, document, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -54,7 +62,7 @@ impl SqliteStore {
         .bind(&new.document)
         .bind(at)
         .bind(at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| {
             StoreError::from_sqlx(
@@ -63,6 +71,7 @@ impl SqliteStore {
                 "tenant",
             )
         })?;
+        tx.commit().await?;
         self.backend_of(&new.tenant_id, &new.name).await
     }
 
@@ -130,14 +139,6 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter().map(backend_from).collect()
-    }
-
-    pub(super) async fn count_backends_of(&self, tenant_id: &str) -> Result<u64, StoreError> {
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM backends WHERE tenant_id = ?")
-            .bind(tenant_id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     pub(super) async fn change_backend(

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::{SqliteStore, fetch_limit, new_id};
+use super::{SqliteStore, count_of, fetch_limit, new_id};
 use crate::model::now;
 use crate::{
     Endpoint, EndpointChanges, EndpointMode, EndpointTool, NewEndpoint, Page, PageRequest,
@@ -156,7 +156,14 @@ impl SqliteStore {
     pub(super) async fn insert_endpoint(&self, new: &NewEndpoint) -> Result<Endpoint, StoreError> {
         let id = new_id();
         let at = now();
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: the count and the insert must see the same rows.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(at_most) = new.at_most {
+            let held = count_of(&mut tx, "endpoints", &new.tenant_id).await?;
+            if held >= at_most {
+                return Err(StoreError::LimitReached(held));
+            }
+        }
         sqlx::query(&format!(
             "INSERT INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
         ))

@@ -140,6 +140,20 @@ fn new_id() -> String {
 }
 
 /// Fetch one more row than the page holds, to know whether there is a next page.
+/// How many rows of `table` (one with a `tenant_id` column) belong to a tenant.
+async fn count_of(
+    conn: &mut sqlx::SqliteConnection,
+    table: &'static str,
+    tenant_id: &str,
+) -> Result<u64, StoreError> {
+    let (count,): (i64,) =
+        sqlx::query_as(&format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = ?"))
+            .bind(tenant_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
 fn fetch_limit(page: &PageRequest) -> i64 {
     i64::from(page.effective_limit()) + 1
 }
@@ -994,10 +1008,6 @@ impl Store for SqliteStore {
         page: &PageRequest,
     ) -> Result<Page<RegisteredBackend>, StoreError> {
         self.backend_page(tenant_id, kind, page).await
-    }
-
-    async fn count_backends(&self, tenant_id: &str) -> Result<u64, StoreError> {
-        self.count_backends_of(tenant_id).await
     }
 
     async fn replace_backend(&self, new: &NewBackend) -> Result<RegisteredBackend, StoreError> {
