@@ -13,8 +13,8 @@ use support::{
     stateless_request as stateless,
 };
 
-#[tokio::test]
-async fn stateless_clients_are_served_without_a_session() {
+/// The gateway in front of a fixture that speaks 2025-11-25 at most, and a client of `/mcp`.
+async fn gateway_over_a_2025_backend() -> (TestGateway, Client) {
     let gw = TestGateway::start(config(vec![server(
         "fx",
         fixture_stdio(&["--max-protocol", "2025-11-25"]),
@@ -22,6 +22,12 @@ async fn stateless_clients_are_served_without_a_session() {
     .await;
     gw.ready().await;
     let client = Client::new(format!("{}/mcp", gw.base));
+    (gw, client)
+}
+
+#[tokio::test]
+async fn stateless_clients_are_served_without_a_session() {
+    let (gw, client) = gateway_over_a_2025_backend().await;
     let discover = post_stateless(
         &client,
         stateless(1, "server/discover", json!({}), json!({})),
@@ -106,13 +112,7 @@ async fn stateless_clients_are_served_without_a_session() {
 
 #[tokio::test]
 async fn a_backends_question_becomes_input_required_for_stateless_clients() {
-    let gw = TestGateway::start(config(vec![server(
-        "fx",
-        fixture_stdio(&["--max-protocol", "2025-11-25"]),
-    )]))
-    .await;
-    gw.ready().await;
-    let client = Client::new(format!("{}/mcp", gw.base));
+    let (gw, client) = gateway_over_a_2025_backend().await;
     let caps = json!({"sampling": {}});
     let first = post_stateless(
         &client,
@@ -170,13 +170,7 @@ async fn a_backends_question_becomes_input_required_for_stateless_clients() {
 
 #[tokio::test]
 async fn questions_a_backend_asks_together_go_to_a_stateless_client_in_one_round() {
-    let gw = TestGateway::start(config(vec![server(
-        "fx",
-        fixture_stdio(&["--max-protocol", "2025-11-25"]),
-    )]))
-    .await;
-    gw.ready().await;
-    let client = Client::new(format!("{}/mcp", gw.base));
+    let (gw, client) = gateway_over_a_2025_backend().await;
     let caps = json!({"sampling": {}, "elicitation": {}, "roots": {}});
     let params = json!({"name": "fx__test_input_required_result_multiple_inputs", "arguments": {}});
     let first = post_stateless(

@@ -325,20 +325,7 @@ impl Gateway {
             suspended.remove(token).ok_or_else(unknown)?
         };
         if let Some(Value::Object(answers)) = answers {
-            for (key, answer) in answers {
-                if call.asked.remove(&key).is_none() {
-                    continue;
-                }
-                if let Some(r) = call
-                    .session
-                    .relayed
-                    .lock()
-                    .expect("relayed lock")
-                    .remove(&key)
-                {
-                    let _ = r.peer.respond(Response::ok(r.upstream_id, answer));
-                }
-            }
+            answer_questions(&call.session, &mut call.asked, &answers);
         }
         if !call.asked.is_empty() {
             let asked = call.asked.clone();
@@ -354,6 +341,24 @@ impl Gateway {
         suspended.retain(|_, c| c.since.elapsed() < SUSPEND_LIMIT);
         suspended.insert(token.clone(), call);
         token
+    }
+}
+
+/// Passes the client's answers to the backend's questions (`asked`, by key) they match, taking
+/// those questions off; answers to questions nobody asked are ignored.
+pub(super) fn answer_questions(
+    session: &Session,
+    asked: &mut BTreeMap<String, Value>,
+    answers: &serde_json::Map<String, Value>,
+) {
+    for (key, answer) in answers {
+        if asked.remove(key).is_none() {
+            continue;
+        }
+        let relayed = session.relayed.lock().expect("relayed lock").remove(key);
+        if let Some(r) = relayed {
+            let _ = r.peer.respond(Response::ok(r.upstream_id, answer.clone()));
+        }
     }
 }
 

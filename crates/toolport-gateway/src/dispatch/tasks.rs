@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::task::AbortHandle;
 use toolport_protocol::{Message, Request, RpcError, meta};
 
-use super::stateless::{SuspendedCall, relayed_key};
+use super::stateless::{SuspendedCall, answer_questions, relayed_key};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::registry::ListKind;
@@ -326,7 +326,7 @@ impl Gateway {
                         ));
                     }
                 };
-                answer_questions(task, answers);
+                answer_task(task, answers);
                 Ok(json!({}))
             }
             _ => {
@@ -341,29 +341,13 @@ impl Gateway {
     }
 }
 
-/// Passes the client's answers to the backend's questions they match (others are ignored);
-/// the task works again once nothing is left to answer.
-fn answer_questions(task: &mut ClientTask, answers: &serde_json::Map<String, Value>) {
+/// Passes the client's answers to the task's questions; the task works again once nothing is
+/// left to answer.
+fn answer_task(task: &mut ClientTask, answers: &serde_json::Map<String, Value>) {
     if task.status.is_terminal() {
         return;
     }
-    for (key, answer) in answers {
-        if task.asked.remove(key).is_none() {
-            continue;
-        }
-        let relayed = task
-            .session
-            .relayed
-            .lock()
-            .expect("relayed lock")
-            .remove(key);
-        if let Some(r) = relayed {
-            let _ = r.peer.respond(toolport_protocol::Response::ok(
-                r.upstream_id,
-                answer.clone(),
-            ));
-        }
-    }
+    answer_questions(&task.session, &mut task.asked, answers);
     if task.asked.is_empty() && task.status == Status::InputRequired {
         task.touch(Status::Working);
     }
