@@ -125,18 +125,37 @@ fn load_keys(key_file: &Path) -> anyhow::Result<(Vault, KeySource)> {
     ))
 }
 
-/// Creates the first administrator when the store has no user yet: tenant `default`, user
-/// `admin`, and a token with every scope, printed once (or taken from `TOOLPORT_ADMIN_TOKEN`).
+/// Creates the first administrator: tenant `default`, user `admin` (owner), and a token with
+/// every scope, printed once (or taken from `TOOLPORT_ADMIN_TOKEN`). The first run is over once
+/// that tenant holds a token; until then every start finishes it, each step accepting what an
+/// interrupted earlier start already created, so a crash half-way never leaves the directory
+/// without a way in.
 async fn ensure_admin(store: &SqliteStore) -> anyhow::Result<Tenant> {
     let imported = std::env::var(ADMIN_TOKEN_ENV)
         .ok()
         .filter(|t| !t.is_empty());
-    if !store
-        .list_users(&PageRequest::first(1))
+    let tenant = match store.tenant_by_name(ADMIN_TENANT).await {
+        Ok(tenant) => tenant,
+        Err(StoreError::NotFound(_)) => {
+            let has_users = !store
+                .list_users(&PageRequest::first(1))
+                .await?
+                .items
+                .is_empty();
+            anyhow::ensure!(
+                !has_users,
+                "the data directory has users but no `{ADMIN_TENANT}` tenant to own the configuration"
+            );
+            store.create_tenant(ADMIN_TENANT, "enterprise").await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let first_run_over = !store
+        .list_tokens(&tenant.id, &PageRequest::first(1))
         .await?
         .items
-        .is_empty()
-    {
+        .is_empty();
+    if first_run_over {
         if let Some(token) = &imported
             && store.authenticate_token(token).await?.is_none()
         {
@@ -144,22 +163,20 @@ async fn ensure_admin(store: &SqliteStore) -> anyhow::Result<Tenant> {
                 "{ADMIN_TOKEN_ENV} is set but is not a valid token of this data directory; it is only imported on the first run"
             );
         }
-        return store.tenant_by_name(ADMIN_TENANT).await.with_context(|| {
-            format!(
-                "the data directory has users but no `{ADMIN_TENANT}` tenant to own the configuration"
-            )
-        });
+        return Ok(tenant);
     }
-    let tenant = match store.create_tenant(ADMIN_TENANT, "enterprise").await {
-        Ok(tenant) => tenant,
-        // A previous first run stopped half-way.
-        Err(StoreError::Conflict(_)) => store.tenant_by_name(ADMIN_TENANT).await?,
+    let user = match store.create_user("admin", "Administrator").await {
+        Ok(user) => user,
+        Err(StoreError::Conflict(_)) => store.user_by_email("admin").await?,
         Err(e) => return Err(e.into()),
     };
-    let user = store.create_user("admin", "Administrator").await?;
-    store
+    match store
         .add_member(&tenant.id, &user.id, toolport_store::Role::Owner)
-        .await?;
+        .await
+    {
+        Ok(_) | Err(StoreError::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
     let new = NewToken {
         tenant_id: tenant.id.clone(),
         user_id: user.id,
@@ -189,4 +206,39 @@ async fn ensure_admin(store: &SqliteStore) -> anyhow::Result<Tenant> {
         }
     }
     Ok(tenant)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_first_run_cut_short_is_finished_by_the_next_start() {
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        // The earlier start stopped after the user, before the membership and the token.
+        let tenant = store
+            .create_tenant(ADMIN_TENANT, "enterprise")
+            .await
+            .unwrap();
+        store.create_user("admin", "Administrator").await.unwrap();
+        let finished = ensure_admin(&store).await.unwrap();
+        assert_eq!(finished.id, tenant.id);
+        let tokens = store
+            .list_tokens(&tenant.id, &PageRequest::first(10))
+            .await
+            .unwrap();
+        assert_eq!(tokens.items.len(), 1, "the administrator has a token now");
+        let members = store
+            .list_members(&tenant.id, &PageRequest::first(10))
+            .await
+            .unwrap();
+        assert_eq!(members.items.len(), 1);
+        // Later starts change nothing.
+        ensure_admin(&store).await.unwrap();
+        let again = store
+            .list_tokens(&tenant.id, &PageRequest::first(10))
+            .await
+            .unwrap();
+        assert_eq!(again.items.len(), 1);
+    }
 }
