@@ -73,7 +73,7 @@ pub struct Gateway {
     pub(crate) next_token: AtomicU64,
     pub(crate) suspended: Mutex<HashMap<String, crate::dispatch::SuspendedCall>>,
     /// Tool calls running or ended as tasks (the tasks extension), by task id.
-    pub(crate) client_tasks: Mutex<HashMap<String, crate::dispatch::ClientTask>>,
+    pub(crate) client_tasks: Mutex<crate::dispatch::TaskTable>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) call_gate: OnceLock<Arc<dyn CallGate>>,
     /// The tenant owning the configuration ([`Gateway::set_administrator_tenant`]).
@@ -129,7 +129,7 @@ impl Gateway {
                 routes: Mutex::new(HashMap::new()),
                 next_token: AtomicU64::new(1),
                 suspended: Mutex::new(HashMap::new()),
-                client_tasks: Mutex::new(HashMap::new()),
+                client_tasks: Mutex::default(),
                 metrics,
                 call_gate: OnceLock::new(),
                 administrator: OnceLock::new(),

@@ -348,3 +348,29 @@ async fn clients_without_the_extension_get_ordinary_calls() {
     }
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn a_task_is_forgotten_after_its_time_to_live_and_its_call_stopped() {
+    let mut cfg = config(vec![server("fx", fixture_stdio(&[]))]);
+    cfg.settings.tasks.ttl = Duration::from_secs(1);
+    let gw = TestGateway::start(cfg).await;
+    gw.ready().await;
+    let client = Client::new(format!("{}/mcp", gw.base));
+    let created = call(&client, "fx__slow_compute", json!({"seconds": 60})).await;
+    assert_eq!(created["ttlMs"], 1000, "{created}");
+    let id = created["taskId"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let gone = ask(&client, "tasks/get", json!({"taskId": id})).await;
+    assert_eq!(gone["error"]["code"], -32602, "{gone}");
+    let session = Client::connect(format!("{}/mcp", gw.base), "2025-11-25").await;
+    support::wait_for_async(
+        "the expired task's call to be cancelled at the backend",
+        Duration::from_secs(10),
+        async || {
+            let counts = support::upstream_counts(&session, "fx__call_count").await;
+            counts["methods"]["notifications/cancelled"] == json!(1)
+        },
+    )
+    .await;
+    gw.stop().await;
+}

@@ -28,8 +28,8 @@ use crate::session::{Scope, Session, Sink};
 pub use stateless::StatelessError;
 pub(crate) use stateless::SuspendedCall;
 pub use subscribe::Subscription;
-pub(crate) use tasks::ClientTask;
 pub use tasks::TASKS_EXTENSION;
+pub(crate) use tasks::TaskTable;
 
 impl Gateway {
     /// Handles one message of `session`. Requests get a response; messages related to a request

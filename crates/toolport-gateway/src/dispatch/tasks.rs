@@ -207,7 +207,7 @@ impl Gateway {
     ) -> Result<Value, Box<SuspendedCall>> {
         let ttl = self.config().settings.tasks.ttl;
         let mut tasks = self.client_tasks.lock().expect("tasks lock");
-        expire(&mut tasks);
+        tasks.sweep();
         let grant = call.session.grant.clone();
         if count_of(&tasks, grant.as_ref()) >= MAX_TASKS_PER_TENANT {
             tracing::warn!(
@@ -237,7 +237,7 @@ impl Gateway {
             runner,
         };
         let created = task.view(&id, false);
-        tasks.insert(id, task);
+        tasks.tasks.insert(id, task);
         Ok(created)
     }
 
@@ -306,7 +306,7 @@ impl Gateway {
             .str_param("taskId")
             .map_err(|e| GatewayError::InvalidParams(e.message))?;
         let mut tasks = self.client_tasks.lock().expect("tasks lock");
-        expire(&mut tasks);
+        tasks.sweep();
         let task = tasks
             .get_mut(id)
             .filter(|t| t.visible_to(session))
@@ -353,21 +353,44 @@ fn answer_task(task: &mut ClientTask, answers: &serde_json::Map<String, Value>) 
     }
 }
 
-/// Forgets tasks whose time to live has passed, stopping those still running.
-fn expire(tasks: &mut HashMap<String, ClientTask>) {
-    let now = Instant::now();
-    tasks.retain(|_, task| {
-        let keep = task.expires > now;
-        if !keep {
-            task.runner.abort();
-            task.forget_questions();
-        }
-        keep
-    });
+/// Every task, by id, and when expired ones are next looked for.
+#[derive(Default)]
+pub(crate) struct TaskTable {
+    tasks: HashMap<String, ClientTask>,
+    next_sweep: Option<Instant>,
 }
 
-fn count_of(tasks: &HashMap<String, ClientTask>, grant: Option<&Grant>) -> usize {
+impl TaskTable {
+    /// How often expired tasks are looked for: polls come often, and each sweep reads every task.
+    const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+    /// Forgets tasks whose time to live has passed, stopping those still running.
+    fn sweep(&mut self) {
+        let now = Instant::now();
+        if self.next_sweep.is_some_and(|next| now < next) {
+            return;
+        }
+        self.next_sweep = Some(now + Self::SWEEP_INTERVAL);
+        self.tasks.retain(|_, task| {
+            let keep = task.expires > now;
+            if !keep {
+                task.runner.abort();
+                task.forget_questions();
+            }
+            keep
+        });
+    }
+
+    /// A task that has not expired, even if no sweep has removed it yet.
+    fn get_mut(&mut self, id: &str) -> Option<&mut ClientTask> {
+        let now = Instant::now();
+        self.tasks.get_mut(id).filter(|task| task.expires > now)
+    }
+}
+
+fn count_of(tasks: &TaskTable, grant: Option<&Grant>) -> usize {
     tasks
+        .tasks
         .values()
         .filter(|t| t.session.grant.as_ref() == grant)
         .count()
