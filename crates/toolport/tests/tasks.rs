@@ -374,3 +374,21 @@ async fn a_task_is_forgotten_after_its_time_to_live_and_its_call_stopped() {
     .await;
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn a_question_the_client_cannot_answer_is_refused_to_the_backend() {
+    let (gw, client) = gateway().await;
+    // The client declares the extension but not elicitation.
+    let body = stateless_request(
+        1,
+        "tools/call",
+        json!({"name": "fx__confirm_delete", "arguments": {"filename": "x"}}),
+        json!({"extensions": {TASKS: {}}}),
+    );
+    let created = post_stateless(&client, body).await.result(1).clone();
+    let id = created["taskId"].as_str().unwrap().to_owned();
+    let ended = poll_until(&client, &id, "failed").await;
+    assert_eq!(ended["status"], "failed", "{ended}");
+    assert_eq!(ended["error"]["code"], -32021, "{ended}");
+    gw.stop().await;
+}

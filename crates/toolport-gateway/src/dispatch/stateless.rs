@@ -362,40 +362,46 @@ pub(super) fn answer_questions(
     }
 }
 
-/// Adds a backend's question to a stateless call's input requests; a question the client has
-/// not declared the capability for is refused to the backend and ends the call with -32021.
-fn ask(call: &mut SuspendedCall, question: Request) -> Result<(), RpcError> {
+/// Refuses to the backend a question whose capability the client has not declared, and returns
+/// the error that tells the client which one to declare; `None` for a question it can answer.
+pub(super) fn refuse_unsupported(session: &Session, question: &Request) -> Option<RpcError> {
+    let capability = required_capability(&question.method)?;
+    if session.has_capability(capability) {
+        return None;
+    }
     let key = relayed_key(&question.id);
-    if let Some(capability) = required_capability(&question.method)
-        && !call.session.has_capability(capability)
-    {
-        if let Some(r) = call
-            .session
-            .relayed
-            .lock()
-            .expect("relayed lock")
-            .remove(&key)
-        {
-            let _ = r.peer.respond(Response::error(
-                r.upstream_id,
-                RpcError::new(
-                    ErrorCode::MISSING_CLIENT_CAPABILITY,
-                    format!("the client did not declare the {capability} capability"),
-                ),
-            ));
-        }
-        return Err(RpcError::new(
+    if let Some(r) = session.relayed.lock().expect("relayed lock").remove(&key) {
+        let _ = r.peer.respond(Response::error(
+            r.upstream_id,
+            RpcError::new(
+                ErrorCode::MISSING_CLIENT_CAPABILITY,
+                format!("the client did not declare the {capability} capability"),
+            ),
+        ));
+    }
+    Some(
+        RpcError::new(
             ErrorCode::MISSING_CLIENT_CAPABILITY,
             format!(
                 "this request needs the client capability {capability:?}; declare it in _meta.{}",
                 meta::CLIENT_CAPABILITIES_KEY
             ),
         )
-        .with_data(json!({"requiredCapabilities": {capability: {}}})));
+        .with_data(json!({"requiredCapabilities": {capability: {}}})),
+    )
+}
+
+/// Adds a backend's question to a stateless call's input requests; a question the client has
+/// not declared the capability for ends the call with -32021.
+fn ask(call: &mut SuspendedCall, question: Request) -> Result<(), RpcError> {
+    if let Some(error) = refuse_unsupported(&call.session, &question) {
+        return Err(error);
     }
     let params = question.params.unwrap_or_else(|| json!({}));
-    call.asked
-        .insert(key, json!({"method": question.method, "params": params}));
+    call.asked.insert(
+        relayed_key(&question.id),
+        json!({"method": question.method, "params": params}),
+    );
     Ok(())
 }
 

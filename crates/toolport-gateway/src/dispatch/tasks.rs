@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::task::AbortHandle;
 use toolport_protocol::{Message, Request, RpcError, meta};
 
-use super::stateless::{SuspendedCall, answer_questions, relayed_key};
+use super::stateless::{SuspendedCall, answer_questions, refuse_unsupported, relayed_key};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::registry::ListKind;
@@ -256,6 +256,9 @@ impl Gateway {
                     return;
                 }
                 message = call.related.recv(), if related_open => match message {
+                    // The backend hears of a question the client cannot answer and decides.
+                    Some(Message::Request(question))
+                        if refuse_unsupported(&call.session, &question).is_some() => {}
                     Some(Message::Request(question)) => {
                         let params = question.params.unwrap_or_else(|| json!({}));
                         self.update_task(&id, |task| {
