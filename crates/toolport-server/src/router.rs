@@ -14,8 +14,13 @@ use crate::http_sessions::HttpSessions;
 use crate::{access, guard, health, sse, streamable};
 use toolport_admin::Authenticate;
 
+/// What every handler reads. Handlers and layers clone it for each request, so it is one `Arc`:
+/// a clone is one atomic increment, not one per field (a `CancellationToken` clone takes a lock).
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+#[derive(Debug)]
+pub struct Shared {
     pub gateway: Arc<Gateway>,
     pub sessions: Arc<HttpSessions>,
     /// Checks API tokens; `None` when the gateway has no token store (every token is refused
@@ -26,14 +31,32 @@ pub struct AppState {
     pub(crate) shutdown: CancellationToken,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
     pub fn new(gateway: Arc<Gateway>, auth: Option<Arc<dyn Authenticate>>) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             gateway,
             sessions: Arc::default(),
             auth,
             shutdown: CancellationToken::new(),
-        }
+        }))
+    }
+
+    /// The same state, its long-lived streams ending when `shutdown` fires.
+    fn stopping_with(&self, shutdown: CancellationToken) -> Self {
+        Self(Arc::new(Shared {
+            gateway: self.gateway.clone(),
+            sessions: self.sessions.clone(),
+            auth: self.auth.clone(),
+            shutdown,
+        }))
     }
 }
 
@@ -83,10 +106,7 @@ pub async fn serve(
             .clone()
             .expire(state.gateway.clone(), shutdown.clone()),
     );
-    let state = AppState {
-        shutdown: shutdown.clone(),
-        ..state
-    };
+    let state = state.stopping_with(shutdown.clone());
     let app = router(state, extra);
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
