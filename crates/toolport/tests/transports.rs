@@ -218,6 +218,28 @@ async fn questions_a_backend_asks_together_go_to_a_stateless_client_in_one_round
 }
 
 #[tokio::test]
+async fn a_question_the_client_cannot_answer_is_refused_and_the_backend_goes_on() {
+    let (gw, client) = gateway_over_a_2025_backend().await;
+    // The tool asks for elicitation and sampling when it may; this client can only sample.
+    let params = json!({"name": "fx__test_input_required_result_capabilities", "arguments": {}});
+    let reply = post_stateless(
+        &client,
+        stateless(1, "tools/call", params, json!({"sampling": {}})),
+    )
+    .await;
+    let first = reply.result(1);
+    assert_eq!(first["resultType"], "input_required", "{first}");
+    let methods: Vec<&str> = first["inputRequests"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|q| q["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(methods, ["sampling/createMessage"], "{first}");
+    gw.stop().await;
+}
+
+#[tokio::test]
 async fn legacy_sse_clients_are_served() {
     let gw = TestGateway::start(config(vec![server("fx", fixture_stdio(&[]))])).await;
     gw.ready().await;

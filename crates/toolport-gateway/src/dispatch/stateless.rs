@@ -3,8 +3,9 @@
 //!
 //! A call whose backend asks the client something is suspended: the backend request stays open,
 //! the client receives `inputRequests` and an opaque `requestState`, and the retry carrying
-//! `inputResponses` answers the backend and resumes waiting. Backends of older revisions thus
-//! serve stateless clients unchanged. The same running call ([`SuspendedCall`]) serves a session
+//! `inputResponses` answers the backend and resumes waiting. A question the client declared no
+//! capability for is refused to the backend, which decides whether to go on. Backends of older
+//! revisions thus serve stateless clients unchanged. The same running call ([`SuspendedCall`]) serves a session
 //! client's call that may become a task.
 
 use std::collections::BTreeMap;
@@ -269,7 +270,7 @@ impl Gateway {
                         let _ = sink.send(Message::Request(question));
                     }
                     Some(Message::Request(question)) => {
-                        ask(&mut call, question)?;
+                        ask(&mut call, question);
                         // A backend may ask several things at once: they go in one round.
                         let gathering = tokio::time::sleep(QUESTION_GATHERING);
                         tokio::pin!(gathering);
@@ -277,11 +278,15 @@ impl Gateway {
                             tokio::select! {
                                 () = &mut gathering => break,
                                 message = call.related.recv() => match message {
-                                    Some(Message::Request(question)) => ask(&mut call, question)?,
+                                    Some(Message::Request(question)) => ask(&mut call, question),
                                     Some(other) => { let _ = sink.send(other); }
                                     None => break,
                                 },
                             }
+                        }
+                        // Every question was refused: the backend goes on without, or fails.
+                        if call.asked.is_empty() {
+                            continue;
                         }
                         let asked = call.asked.clone();
                         let result = input_required(&asked, self.suspend(call));
@@ -362,47 +367,39 @@ pub(super) fn answer_questions(
     }
 }
 
-/// Refuses to the backend a question whose capability the client has not declared, and returns
-/// the error that tells the client which one to declare; `None` for a question it can answer.
-pub(super) fn refuse_unsupported(session: &Session, question: &Request) -> Option<RpcError> {
-    let capability = required_capability(&question.method)?;
+/// Answers a backend's question with -32021 when the client has not declared the capability it
+/// needs, as the client itself would, naming the capability in `data.requiredCapabilities`; the
+/// backend then decides whether its call can go on without. Whether it did.
+pub(super) fn refuse_unsupported(session: &Session, question: &Request) -> bool {
+    let Some(capability) = required_capability(&question.method) else {
+        return false;
+    };
     if session.has_capability(capability) {
-        return None;
+        return false;
     }
     let key = relayed_key(&question.id);
     if let Some(r) = session.relayed.lock().expect("relayed lock").remove(&key) {
-        let _ = r.peer.respond(Response::error(
-            r.upstream_id,
-            RpcError::new(
-                ErrorCode::MISSING_CLIENT_CAPABILITY,
-                format!("the client did not declare the {capability} capability"),
-            ),
-        ));
-    }
-    Some(
-        RpcError::new(
+        let refusal = RpcError::new(
             ErrorCode::MISSING_CLIENT_CAPABILITY,
-            format!(
-                "this request needs the client capability {capability:?}; declare it in _meta.{}",
-                meta::CLIENT_CAPABILITIES_KEY
-            ),
+            format!("the client did not declare the {capability:?} capability"),
         )
-        .with_data(json!({"requiredCapabilities": {capability: {}}})),
-    )
+        .with_data(json!({"requiredCapabilities": {capability: {}}}));
+        let _ = r.peer.respond(Response::error(r.upstream_id, refusal));
+    }
+    true
 }
 
-/// Adds a backend's question to a stateless call's input requests; a question the client has
-/// not declared the capability for ends the call with -32021.
-fn ask(call: &mut SuspendedCall, question: Request) -> Result<(), RpcError> {
-    if let Some(error) = refuse_unsupported(&call.session, &question) {
-        return Err(error);
+/// Adds a backend's question to a stateless call's input requests, unless the client cannot
+/// answer it.
+fn ask(call: &mut SuspendedCall, question: Request) {
+    if refuse_unsupported(&call.session, &question) {
+        return;
     }
     let params = question.params.unwrap_or_else(|| json!({}));
     call.asked.insert(
         relayed_key(&question.id),
         json!({"method": question.method, "params": params}),
     );
-    Ok(())
 }
 
 /// Resolves at `deadline`, or never without one.

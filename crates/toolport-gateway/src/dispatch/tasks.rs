@@ -258,7 +258,7 @@ impl Gateway {
                 message = call.related.recv(), if related_open => match message {
                     // The backend hears of a question the client cannot answer and decides.
                     Some(Message::Request(question))
-                        if refuse_unsupported(&call.session, &question).is_some() => {}
+                        if refuse_unsupported(&call.session, &question) => {}
                     Some(Message::Request(question)) => {
                         let params = question.params.unwrap_or_else(|| json!({}));
                         self.update_task(&id, |task| {
