@@ -21,7 +21,7 @@ use toolport_upstream::UpstreamSpec;
 use toolport_upstream::api::{SafeClient, SsrfPolicy, load_conversion};
 use toolport_vault::Vault;
 
-use crate::config::{Config, Registration, registered_config};
+use crate::config::{Config, Invalid, Registration, registered_config};
 use crate::endpoints::EndpointSync;
 use crate::secrets::{ConfigSecrets, POLL_INTERVAL};
 
@@ -187,13 +187,8 @@ impl Registrations {
             definition: &backend.definition,
             document: document.as_deref(),
         };
-        Ok(registered_config(
-            &registration,
-            &file.gateway.settings,
-            file.registration,
-            &|name| secrets.lookup(name),
-        )
-        .map_err(|invalid| format!("`{}`: {}", invalid.key, invalid.message)))
+        Ok(as_run(&registration, file, &secrets)
+            .map_err(|invalid| format!("`{}`: {}", invalid.key, invalid.message)))
     }
 
     /// The tenant's secrets, re-read if they changed.
@@ -277,15 +272,11 @@ impl Registrations {
             definition: &backend.definition,
             document: backend.document.as_deref(),
         };
-        let config = registered_config(
-            &registration,
-            &file.gateway.settings,
-            file.registration,
-            &|name| secrets.lookup(name),
-        )
-        .map_err(|invalid| RegistrationRefusal::Invalid {
-            key: invalid.key,
-            message: invalid.message,
+        let config = as_run(&registration, &file, &secrets).map_err(|invalid| {
+            RegistrationRefusal::Invalid {
+                key: invalid.key,
+                message: invalid.message,
+            }
         })?;
         let policy = SsrfPolicy::new(file.gateway.settings.ssrf_allow_hosts.clone());
         let api = match &config.spec {
@@ -363,4 +354,19 @@ impl BackendRegistry for Registrations {
             }
         })
     }
+}
+
+/// A registration as the gateway runs it: under the file's settings and registration policy,
+/// with its tenant's secrets.
+fn as_run(
+    registration: &Registration<'_>,
+    file: &Config,
+    secrets: &ConfigSecrets,
+) -> Result<ServerConfig, Invalid> {
+    registered_config(
+        registration,
+        &file.gateway.settings,
+        file.registration,
+        &|name| secrets.lookup(name),
+    )
 }

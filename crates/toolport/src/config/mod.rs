@@ -64,6 +64,7 @@ pub struct RegistrationPolicy {
 }
 
 pub use registered::{Registration, registered_config};
+pub use validate::Invalid;
 
 /// Reads and validates the file at `path` against the process environment; `${secret:NAME}`
 /// references are resolved by `secrets`.
