@@ -57,6 +57,20 @@ async fn poll_until(client: &Client, task: &str, status: &str) -> Value {
     }
 }
 
+/// Waits until the fixture has received exactly one `notifications/cancelled`.
+async fn backend_heard_one_cancellation(gw: &TestGateway) {
+    let session = Client::connect(format!("{}/mcp", gw.base), "2025-11-25").await;
+    support::wait_for_async(
+        "the cancellation to reach the backend",
+        Duration::from_secs(10),
+        async || {
+            let counts = support::upstream_counts(&session, "fx__call_count").await;
+            counts["methods"]["notifications/cancelled"] == json!(1)
+        },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_slow_call_becomes_a_task_that_is_polled_to_its_result() {
     let (gw, client) = gateway().await;
@@ -152,17 +166,7 @@ async fn tool_errors_complete_protocol_errors_fail_and_cancel_stops_the_call() {
     // Cancelling again changes nothing and says so the same way.
     let again = ask(&client, "tasks/cancel", json!({"taskId": id})).await;
     assert_eq!(again["result"], json!({"resultType": "complete"}));
-    // The backend was told.
-    let session = Client::connect(format!("{}/mcp", gw.base), "2025-11-25").await;
-    support::wait_for_async(
-        "the cancellation to reach the backend",
-        Duration::from_secs(10),
-        async || {
-            let counts = support::upstream_counts(&session, "fx__call_count").await;
-            counts["methods"]["notifications/cancelled"] == json!(1)
-        },
-    )
-    .await;
+    backend_heard_one_cancellation(&gw).await;
     gw.stop().await;
 }
 
@@ -362,16 +366,7 @@ async fn a_task_is_forgotten_after_its_time_to_live_and_its_call_stopped() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let gone = ask(&client, "tasks/get", json!({"taskId": id})).await;
     assert_eq!(gone["error"]["code"], -32602, "{gone}");
-    let session = Client::connect(format!("{}/mcp", gw.base), "2025-11-25").await;
-    support::wait_for_async(
-        "the expired task's call to be cancelled at the backend",
-        Duration::from_secs(10),
-        async || {
-            let counts = support::upstream_counts(&session, "fx__call_count").await;
-            counts["methods"]["notifications/cancelled"] == json!(1)
-        },
-    )
-    .await;
+    backend_heard_one_cancellation(&gw).await;
     gw.stop().await;
 }
 
