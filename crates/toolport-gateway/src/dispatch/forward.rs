@@ -42,6 +42,9 @@ impl Gateway {
             &exposed,
             kind,
         )?;
+        if kind == ListKind::Tools {
+            super::tasks::refuse_required(session, &request, &view, &original)?;
+        }
         let Request { id, method, params } = request;
         let mut params = params.unwrap_or_else(|| json!({}));
         let ticket = match (kind, self.call_gate.get()) {

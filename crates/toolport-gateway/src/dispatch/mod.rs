@@ -62,7 +62,7 @@ impl Gateway {
         // A session client's call may become a task; a stateless client's calls are driven by
         // `stateless`, which decides that before it gets here.
         if session.stateful
-            && let Ok(Some(window)) = self.task_window(session, &request).await
+            && let Some(window) = self.task_window(session, &request).await
         {
             let id = request.id.clone();
             let call =

@@ -227,10 +227,7 @@ impl Gateway {
                     .unwrap_or(LOG_LEVELS.len()),
             );
         }
-        let window = self
-            .task_window(&session, &request)
-            .await
-            .map_err(|e| self.to_rpc_error(version, e))?;
+        let window = self.task_window(&session, &request).await;
         let call = SuspendedCall::start(self, session, request, window);
         self.drive(call, id, sink).await
     }
@@ -244,15 +241,17 @@ impl Gateway {
         id: RequestId,
         sink: &Sink,
     ) -> Result<Response, RpcError> {
-        let deadline = call.window.map(|w| tokio::time::Instant::now() + w);
+        let mut deadline = call.window.map(|w| tokio::time::Instant::now() + w);
         loop {
             tokio::select! {
-                () = until(deadline), if call.window.is_some() => {
+                () = until(deadline) => {
                     match self.adopt_task(call) {
                         Ok(created) => return Ok(Response::ok(id, created)),
+                        // Its tenant holds too many tasks: the call is answered synchronously.
                         Err(back) => {
                             call = *back;
                             call.window = None;
+                            deadline = None;
                         }
                     }
                 }

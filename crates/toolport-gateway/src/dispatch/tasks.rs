@@ -22,7 +22,7 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::registry::ListKind;
 use crate::session::{Grant, Session};
-use crate::view::TaskSupport;
+use crate::view::{BackendView, TaskSupport};
 
 /// The extension's identifier in `capabilities.extensions`.
 pub const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
@@ -152,36 +152,41 @@ pub(super) fn negotiated(session: &Session, request: &Request) -> bool {
     )
 }
 
+/// An ordinary call of a tool that runs only as a task: a stateless client without the
+/// extension is refused (-32021); a session client of an older revision is left to the backend,
+/// which may speak the 2025-11-25 tasks.
+pub(super) fn refuse_required(
+    session: &Session,
+    request: &Request,
+    view: &BackendView,
+    original: &str,
+) -> Result<(), GatewayError> {
+    if session.stateful
+        || view.task_tools.get(original) != Some(&TaskSupport::Required)
+        || negotiated(session, request)
+    {
+        return Ok(());
+    }
+    Err(GatewayError::TasksExtensionRequired(format!(
+        "tool {:?} runs only as a task",
+        request.str_param("name").unwrap_or(original)
+    )))
+}
+
 impl Gateway {
-    /// How a `tools/call` may become a task for this client: the synchronous window to wait
-    /// before it does, or `None` when it runs as an ordinary call. A stateless client without
-    /// the extension calling a tool that only runs as a task is refused (-32021); a session
-    /// client of an older revision is left to the backend, which may speak the 2025-11-25 tasks.
+    /// The synchronous window after which a `tools/call` becomes a task, for a client that
+    /// declared the extension and a tool its backend marks task-supporting; `None` runs it as an
+    /// ordinary call (where [`refuse_required`] applies).
     pub(crate) async fn task_window(
         &self,
         session: &Arc<Session>,
         request: &Request,
-    ) -> Result<Option<Duration>, GatewayError> {
-        if request.method != "tools/call" {
-            return Ok(None);
+    ) -> Option<Duration> {
+        if request.method != "tools/call" || !negotiated(session, request) {
+            return None;
         }
-        let negotiated = negotiated(session, request);
-        if !negotiated && session.stateful {
-            return Ok(None);
-        }
-        let Some(support) = self.task_support(session, request).await else {
-            return Ok(None);
-        };
-        if negotiated {
-            return Ok(Some(self.config().settings.tasks.sync_window));
-        }
-        if support == TaskSupport::Required {
-            let name = request.str_param("name").unwrap_or_default();
-            return Err(GatewayError::TasksExtensionRequired(format!(
-                "tool {name:?} runs only as a task"
-            )));
-        }
-        Ok(None)
+        self.task_support(session, request).await?;
+        Some(self.config().settings.tasks.sync_window)
     }
 
     /// Whether the backend declared the called tool task-supporting.
