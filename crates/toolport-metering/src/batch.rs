@@ -2,6 +2,10 @@
 //! blocks or awaits, and a task that writes what was queued in batches, retries failed writes
 //! without losing the batch, and on shutdown drains the queue before it ends.
 //!
+//! A push wakes the writing task only when it fills a batch; otherwise the task drains the queue
+//! on its interval. Waking it for every item would cost each tool call a task wake-up, often of
+//! the other runtime thread (a futex and a context switch), for a write that waits anyway.
+//!
 //! Why a large *bounded* queue rather than an unbounded one: nothing is dropped while the store
 //! keeps up or recovers, which is every ordinary case (a million queued events is minutes of heavy
 //! traffic with the database gone). But a store that stays down must not take the gateway's memory
@@ -12,10 +16,11 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -96,11 +101,34 @@ impl Drops {
     }
 }
 
+/// What the queues and the writing task share to decide when the task must wake.
+#[derive(Debug)]
+struct Wake {
+    /// Items pushed and not yet taken by the task.
+    queued: AtomicUsize,
+    /// Items per batch: as many queued make it worth waking the task.
+    batch: usize,
+    notify: Notify,
+}
+
+/// Wakes the writing task when the last queue is dropped, so that it drains and ends without
+/// waiting for its interval.
+#[derive(Debug)]
+struct LastQueue(Arc<Wake>);
+
+impl Drop for LastQueue {
+    fn drop(&mut self) {
+        self.0.notify.notify_one();
+    }
+}
+
 /// The sending side: cheap to clone, `push` never waits.
 #[derive(Debug)]
 pub(crate) struct Queue<T> {
     tx: mpsc::Sender<T>,
     drops: Arc<Drops>,
+    /// Dropped after `tx`: once the last queue is gone, the task sees the channel closed.
+    wake: Arc<LastQueue>,
 }
 
 impl<T> Clone for Queue<T> {
@@ -108,6 +136,7 @@ impl<T> Clone for Queue<T> {
         Self {
             tx: self.tx.clone(),
             drops: Arc::clone(&self.drops),
+            wake: Arc::clone(&self.wake),
         }
     }
 }
@@ -128,23 +157,41 @@ impl<T: Send + Sync + 'static> Queue<T> {
             origin: std::time::Instant::now(),
             next_warn_ms: AtomicU64::new(0),
         });
+        let wake = Arc::new(Wake {
+            queued: AtomicUsize::new(0),
+            batch: config.max_batch.max(1),
+            notify: Notify::new(),
+        });
         let worker = Worker {
             sink,
             rx,
-            max_batch: config.max_batch.max(1),
             config,
             shutdown,
             give_up_at: None,
             drops: Arc::clone(&drops),
+            wake: Arc::clone(&wake),
         };
-        (Self { tx, drops }, tokio::spawn(worker.run()))
+        let queue = Self {
+            tx,
+            drops,
+            wake: Arc::new(LastQueue(wake)),
+        };
+        (queue, tokio::spawn(worker.run()))
     }
 
     /// Queues an item without waiting; when the queue is full or already shut down, the item is
     /// dropped and counted.
     pub(crate) fn push(&self, item: T) {
+        let wake = &self.wake.0;
+        // Counted before it is sent, so the task never takes an item it has not seen counted.
+        let queued = wake.queued.fetch_add(1, Ordering::Relaxed) + 1;
         if self.tx.try_send(item).is_err() {
+            wake.queued.fetch_sub(1, Ordering::Relaxed);
             self.drops.add(1);
+            return;
+        }
+        if queued >= wake.batch {
+            wake.notify.notify_one();
         }
     }
 
@@ -157,56 +204,68 @@ impl<T: Send + Sync + 'static> Queue<T> {
 struct Worker<T, K> {
     sink: K,
     rx: mpsc::Receiver<T>,
-    max_batch: usize,
     config: BatchConfig,
     shutdown: CancellationToken,
     /// Set once shutdown is seen: failing writes stop being retried at this instant.
     give_up_at: Option<Instant>,
     drops: Arc<Drops>,
+    wake: Arc<Wake>,
+}
+
+/// What draining the queue found.
+enum Drained {
+    /// Nothing more is queued for now.
+    Empty,
+    /// Every queue is gone and everything queued was taken.
+    Closed,
 }
 
 impl<T: Send + Sync + 'static, K: Sink<T>> Worker<T, K> {
     async fn run(mut self) {
-        let mut batch = Vec::with_capacity(self.max_batch);
-        let mut ticker = tokio::time::interval(self.config.flush_interval);
+        let mut batch = Vec::with_capacity(self.wake.batch);
+        let every = self.config.flush_interval;
+        let mut ticker = tokio::time::interval_at(Instant::now() + every, every);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
-            // `batch` is never full here, so `recv_many` always has room to fill.
-            let room = self.max_batch - batch.len();
-            tokio::select! {
+            let tick = tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => break,
-                received = self.rx.recv_many(&mut batch, room) => {
-                    if received == 0 {
-                        // Every sender is gone and the queue is empty.
-                        break;
-                    }
-                    if batch.len() >= self.max_batch {
-                        self.flush(&mut batch).await;
-                    }
-                }
-                _ = ticker.tick() => {
-                    if !batch.is_empty() {
-                        self.flush(&mut batch).await;
-                    }
-                }
+                () = self.wake.notify.notified() => false,
+                _ = ticker.tick() => true,
+            };
+            let drained = self.drain(&mut batch).await;
+            // A partial batch waits for the interval.
+            if tick && !batch.is_empty() {
+                self.flush(&mut batch).await;
+            }
+            if matches!(drained, Drained::Closed) {
+                break;
             }
         }
 
         // Refuse new items, then write everything queued before that.
         self.rx.close();
         self.deadline();
-        loop {
-            let room = self.max_batch - batch.len();
-            if self.rx.recv_many(&mut batch, room).await == 0 {
-                break;
-            }
-            if batch.len() >= self.max_batch {
-                self.flush(&mut batch).await;
-            }
-        }
+        self.drain(&mut batch).await;
         if !batch.is_empty() {
             self.flush(&mut batch).await;
+        }
+    }
+
+    /// Takes everything queued into `batch`, writing each batch that fills.
+    async fn drain(&mut self, batch: &mut Vec<T>) -> Drained {
+        loop {
+            match self.rx.try_recv() {
+                Ok(item) => {
+                    self.wake.queued.fetch_sub(1, Ordering::Relaxed);
+                    batch.push(item);
+                    if batch.len() >= self.wake.batch {
+                        self.flush(batch).await;
+                    }
+                }
+                Err(TryRecvError::Empty) => return Drained::Empty,
+                Err(TryRecvError::Disconnected) => return Drained::Closed,
+            }
         }
     }
 
@@ -339,6 +398,25 @@ mod tests {
         // After shutdown the queue refuses, and counts what it refused.
         queue.push(99);
         assert_eq!(queue.dropped(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_partial_batch_waits_and_a_full_one_is_written_at_once() {
+        let sink = Recording::default();
+        let shutdown = CancellationToken::new();
+        let (queue, task) = Queue::spawn(sink.clone(), config(4), shutdown.clone(), "test");
+        for i in 0..3 {
+            queue.push(i);
+        }
+        // The task runs while the test sleeps; three items are no batch, and the interval is an
+        // hour away.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(sink.written().is_empty());
+        queue.push(3);
+        eventually(|| !sink.written().is_empty()).await;
+        assert_eq!(sink.written(), vec![vec![0, 1, 2, 3]]);
+        shutdown.cancel();
+        task.await.unwrap();
     }
 
     #[tokio::test]
