@@ -27,7 +27,8 @@ mod transport;
 pub use config::{Args, FixtureConfig, TransportKind};
 pub use error::FixtureError;
 pub use process::{
-    FixtureProcess, SpawnError, fixture_bin, spawn_http, spawn_listening, spawn_sse, stdio_command,
+    FixtureProcess, SpawnError, fixture_bin, spawn_announcing, spawn_http, spawn_listening,
+    spawn_sse, stdio_command,
 };
 
 /// The Streamable HTTP app (`/mcp`) of a fixture, for in-process tests (`tower::ServiceExt::oneshot`

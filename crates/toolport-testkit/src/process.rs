@@ -120,8 +120,15 @@ pub async fn spawn_listening(
     transport: &str,
     args: &[&str],
 ) -> Result<FixtureProcess, SpawnError> {
+    let mut full = vec!["--transport", transport, "--listen", "127.0.0.1:0"];
+    full.extend_from_slice(args);
+    spawn_announcing(bin, &full).await
+}
+
+/// Starts `bin ARGS` (the fixture, or another server of this crate that announces itself the same
+/// way) and waits for its first stdout line, `listening URL`.
+pub async fn spawn_announcing(bin: &Path, args: &[&str]) -> Result<FixtureProcess, SpawnError> {
     let mut child = Command::new(bin)
-        .args(["--transport", transport, "--listen", "127.0.0.1:0"])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -1,13 +1,15 @@
 //! `toolport-bench`: measures the gateway against a fast backend called directly, in one run, and
 //! compares the figures with the targets of issue 2.
 //!
-//! Layout: [`client`] (a lean MCP client over hyper), [`procs`] (the fixture and `toolport serve`
-//! as child processes, `/proc` readings), [`measure`] (latency, throughput, idle memory, cold
+//! Layout: [`client`] (a lean MCP client over hyper), [`procs`] (the fixture, the plain proxy and
+//! `toolport serve` as child processes, `/proc` readings), [`plain_proxy`] (the reverse proxy the
+//! gateway is held against, run as `toolport-plain-proxy`), [`measure`] (latency, throughput, idle memory, cold
 //! start, upstream call counts), [`report`] (text and JSON output, targets).
 
 pub mod client;
 mod error;
 pub mod measure;
+pub mod plain_proxy;
 pub mod procs;
 pub mod report;
 
@@ -70,7 +72,16 @@ pub struct Comparison {
     pub gateway_latency: Latency,
     pub direct_throughput: Throughput,
     pub gateway_throughput: Throughput,
+    /// The same calls through the plain reverse proxy (HTTP backend only).
+    pub plain_proxy: Option<PlainProxy>,
     pub counted: Counted,
+}
+
+/// What the plain reverse proxy achieved in front of the same backend.
+#[derive(Debug, Clone)]
+pub struct PlainProxy {
+    pub latency: Latency,
+    pub throughput: Throughput,
 }
 
 fn progress(what: &str) {
@@ -116,6 +127,11 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         gateway.pid,
         fixture.pid().unwrap_or(0)
     ));
+    let (proxy, proxy_addr) = procs::start_plain_proxy(&bins, fixture_addr).await?;
+    progress(&format!(
+        "plain proxy pid {} on {proxy_addr}",
+        proxy.pid().unwrap_or(0)
+    ));
     let http_path = format!("/mcp/{HTTP_SERVER}");
     let stdio_path = format!("/mcp/{STDIO_SERVER}");
 
@@ -124,6 +140,15 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         addr: fixture_addr,
         path: "/mcp".into(),
         watched: vec![("client", None), ("backend", fixture.pid())],
+    };
+    let through_proxy = Target {
+        addr: proxy_addr,
+        path: "/mcp".into(),
+        watched: vec![
+            ("client", None),
+            ("proxy", proxy.pid()),
+            ("backend", fixture.pid()),
+        ],
     };
     let through_http = Target {
         addr: gw,
@@ -146,6 +171,7 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
     let warmup = options.warmup.div_ceil(rounds);
     let duration = options.duration / u32::try_from(rounds).unwrap_or(u32::MAX);
     let mut direct_acc = Acc::default();
+    let mut proxy_acc = Acc::default();
     let mut http_acc = Acc::default();
     let mut stdio_acc = Acc::default();
     let mut stdio_reader = if options.stdio {
@@ -155,64 +181,81 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
     };
     for round in 0..rounds {
         progress(&format!(
-            "round {}/{rounds}: latency ({calls} calls) and throughput ({} sessions, {duration:?}), direct and through the gateway",
+            "round {}/{rounds}: latency ({calls} calls) and throughput ({} sessions, {duration:?}), direct, through the plain proxy and through the gateway",
             round + 1,
             options.sessions
         ));
-        // Alternate the order so that drift in the machine's load favours nobody.
-        let gateway_first = round % 2 == 1;
-        for step in 0..2 {
-            if (step == 0) != gateway_first {
-                direct_acc
+        // Rotate the order so that drift in the machine's load favours nobody.
+        let mut order = [Leg::Direct, Leg::Proxy, Leg::Gateway];
+        order.rotate_left(round % 3);
+        for leg in order {
+            match leg {
+                Leg::Direct => direct_acc
                     .latency
-                    .extend(measure::latency(direct.addr, &direct.path, calls, warmup).await?);
-            } else {
-                let before = counter.call_count().await?;
-                http_acc.latency.extend(
-                    measure::latency(through_http.addr, &through_http.path, calls, warmup).await?,
-                );
-                let after = counter.call_count().await?;
-                http_acc.count(Counted::between(&before, &after, (calls + warmup) as u64));
-                if let Some(reader) = &mut stdio_reader {
-                    let before = reader.call_count().await?;
-                    stdio_acc.latency.extend(
-                        measure::latency(through_stdio.addr, &through_stdio.path, calls, warmup)
+                    .extend(measure::latency(direct.addr, &direct.path, calls, warmup).await?),
+                Leg::Proxy => proxy_acc.latency.extend(
+                    measure::latency(through_proxy.addr, &through_proxy.path, calls, warmup)
+                        .await?,
+                ),
+                Leg::Gateway => {
+                    let before = counter.call_count().await?;
+                    http_acc.latency.extend(
+                        measure::latency(through_http.addr, &through_http.path, calls, warmup)
                             .await?,
                     );
-                    let after = reader.call_count().await?;
-                    stdio_acc.count(Counted::between(&before, &after, (calls + warmup) as u64));
+                    let after = counter.call_count().await?;
+                    http_acc.count(Counted::between(&before, &after, (calls + warmup) as u64));
+                    if let Some(reader) = &mut stdio_reader {
+                        let before = reader.call_count().await?;
+                        stdio_acc.latency.extend(
+                            measure::latency(
+                                through_stdio.addr,
+                                &through_stdio.path,
+                                calls,
+                                warmup,
+                            )
+                            .await?,
+                        );
+                        let after = reader.call_count().await?;
+                        stdio_acc.count(Counted::between(&before, &after, (calls + warmup) as u64));
+                    }
                 }
             }
         }
-        for step in 0..2 {
-            if (step == 0) != gateway_first {
-                direct_acc
+        for leg in order {
+            match leg {
+                Leg::Direct => direct_acc
                     .runs
-                    .push(direct.throughput(options.sessions, duration).await?);
-            } else {
-                let before = counter.call_count().await?;
-                let run = through_http.throughput(options.sessions, duration).await?;
-                let after = counter.call_count().await?;
-                http_acc.count(Counted::between(
-                    &before,
-                    &after,
-                    options.sessions as u64 + run.sent(),
-                ));
-                http_acc.runs.push(run);
-                if let Some(reader) = &mut stdio_reader {
-                    let before = reader.call_count().await?;
-                    let run = through_stdio.throughput(options.sessions, duration).await?;
-                    let after = reader.call_count().await?;
-                    stdio_acc.count(Counted::between(
+                    .push(direct.throughput(options.sessions, duration).await?),
+                Leg::Proxy => proxy_acc
+                    .runs
+                    .push(through_proxy.throughput(options.sessions, duration).await?),
+                Leg::Gateway => {
+                    let before = counter.call_count().await?;
+                    let run = through_http.throughput(options.sessions, duration).await?;
+                    let after = counter.call_count().await?;
+                    http_acc.count(Counted::between(
                         &before,
                         &after,
                         options.sessions as u64 + run.sent(),
                     ));
-                    stdio_acc.runs.push(run);
+                    http_acc.runs.push(run);
+                    if let Some(reader) = &mut stdio_reader {
+                        let before = reader.call_count().await?;
+                        let run = through_stdio.throughput(options.sessions, duration).await?;
+                        let after = reader.call_count().await?;
+                        stdio_acc.count(Counted::between(
+                            &before,
+                            &after,
+                            options.sessions as u64 + run.sent(),
+                        ));
+                        stdio_acc.runs.push(run);
+                    }
                 }
             }
         }
     }
+    drop(proxy);
     let direct_latency = Latency::of(direct_acc.latency);
     let direct_throughput = Throughput::of_runs(options.sessions, direct_acc.runs);
     let http = Comparison {
@@ -221,6 +264,10 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         gateway_latency: Latency::of(http_acc.latency),
         direct_throughput: direct_throughput.clone(),
         gateway_throughput: Throughput::of_runs(options.sessions, http_acc.runs),
+        plain_proxy: Some(PlainProxy {
+            latency: Latency::of(proxy_acc.latency),
+            throughput: Throughput::of_runs(options.sessions, proxy_acc.runs),
+        }),
         counted: http_acc.counted,
     };
     let stdio = stdio_reader.map(|_| Comparison {
@@ -229,6 +276,7 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         gateway_latency: Latency::of(stdio_acc.latency),
         direct_throughput,
         gateway_throughput: Throughput::of_runs(options.sessions, stdio_acc.runs),
+        plain_proxy: None,
         counted: stdio_acc.counted,
     });
 
@@ -268,6 +316,14 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         gateway_rss_kib,
         cold,
     })
+}
+
+/// The three ways to the HTTP fixture that each round measures.
+#[derive(Debug, Clone, Copy)]
+enum Leg {
+    Direct,
+    Proxy,
+    Gateway,
 }
 
 /// Where a measurement goes, and which processes' CPU time it reports.

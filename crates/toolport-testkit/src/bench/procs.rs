@@ -11,7 +11,7 @@ use tokio::process::{Child, Command};
 
 use super::client::Conn;
 use super::error::BenchError;
-use crate::process::{FixtureProcess, spawn_listening};
+use crate::process::{FixtureProcess, spawn_announcing, spawn_listening};
 
 /// A release binary: `$ENV` when set, else `NAME` next to the running benchmark.
 pub fn locate(name: &str, env: &str) -> PathBuf {
@@ -23,11 +23,12 @@ pub fn locate(name: &str, env: &str) -> PathBuf {
     dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
-/// Where `toolport` and `toolport-fixture` are.
+/// Where `toolport`, `toolport-fixture` and `toolport-plain-proxy` are.
 #[derive(Debug, Clone)]
 pub struct Binaries {
     pub toolport: PathBuf,
     pub fixture: PathBuf,
+    pub plain_proxy: PathBuf,
 }
 
 impl Binaries {
@@ -35,6 +36,7 @@ impl Binaries {
         Self {
             toolport: locate("toolport", "TOOLPORT_BIN"),
             fixture: locate("toolport-fixture", "TOOLPORT_FIXTURE_BIN"),
+            plain_proxy: locate("toolport-plain-proxy", "TOOLPORT_PLAIN_PROXY_BIN"),
         }
     }
 }
@@ -49,12 +51,34 @@ pub async fn start_fixture(bins: &Binaries) -> Result<(FixtureProcess, SocketAdd
         });
     }
     let fixture = spawn_listening(&bins.fixture, "http", &[]).await?;
-    let addr = fixture
+    let addr = announced_addr(&fixture, "the fixture's announced URL")?;
+    Ok((fixture, addr))
+}
+
+/// The plain reverse proxy in front of the fixture at `upstream`, on a free loopback port.
+pub async fn start_plain_proxy(
+    bins: &Binaries,
+    upstream: SocketAddr,
+) -> Result<(FixtureProcess, SocketAddr), BenchError> {
+    if !bins.plain_proxy.exists() {
+        return Err(BenchError::Start {
+            bin: bins.plain_proxy.clone(),
+            env: "TOOLPORT_PLAIN_PROXY_BIN",
+            source: std::io::ErrorKind::NotFound.into(),
+        });
+    }
+    let upstream = upstream.to_string();
+    let proxy = spawn_announcing(&bins.plain_proxy, &["--upstream", &upstream]).await?;
+    let addr = announced_addr(&proxy, "the plain proxy's announced URL")?;
+    Ok((proxy, addr))
+}
+
+fn announced_addr(process: &FixtureProcess, what: &str) -> Result<SocketAddr, BenchError> {
+    process
         .base_url()
         .trim_start_matches("http://")
         .parse()
-        .map_err(|e| BenchError::protocol("the fixture's announced URL", format!("{e}")))?;
-    Ok((fixture, addr))
+        .map_err(|e| BenchError::protocol(what, format!("{e}")))
 }
 
 /// A port the OS considers free right now (there is a small window before the gateway binds it).

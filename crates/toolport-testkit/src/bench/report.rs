@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::Comparison;
 use super::Options;
 use super::measure::{ColdStart, Counted, IdleMemory, Latency, Throughput};
+use super::{Comparison, PlainProxy};
 
 /// Added latency at p50 with one session, in microseconds.
 pub const TARGET_ADDED_P50_US: f64 = 100.0;
@@ -53,6 +53,11 @@ impl Comparison {
         self.gateway_throughput.calls_per_s / self.direct_throughput.calls_per_s.max(1e-9)
     }
 
+    /// The plain proxy's throughput as a share of direct.
+    pub fn proxy_ratio(&self, proxy: &PlainProxy) -> f64 {
+        proxy.throughput.calls_per_s / self.direct_throughput.calls_per_s.max(1e-9)
+    }
+
     fn text(&self, out: &mut String) {
         let direct_label = if self.backend == "stdio" {
             "direct (HTTP fixture, baseline)"
@@ -69,6 +74,9 @@ impl Comparison {
         };
         let _ = writeln!(out, " latency, 1 session, sequential tools/call echo:");
         lat(out, direct_label, &self.direct_latency);
+        if let Some(proxy) = &self.plain_proxy {
+            lat(out, "through plain reverse proxy", &proxy.latency);
+        }
         lat(out, "through gateway", &self.gateway_latency);
         let p50 = self.added_p50_us();
         let p99 = self.added_p99_us();
@@ -82,6 +90,14 @@ impl Comparison {
             "  added p99 {p99:>8.1} us   target <= {TARGET_ADDED_P99_US} us   {}",
             verdict(p99 <= TARGET_ADDED_P99_US)
         );
+        if let Some(proxy) = &self.plain_proxy {
+            let _ = writeln!(
+                out,
+                "  the plain proxy adds p50 {:.1} us, p99 {:.1} us (the yardstick)",
+                proxy.latency.p50_us - self.direct_latency.p50_us,
+                proxy.latency.p99_us - self.direct_latency.p99_us
+            );
+        }
         let tp = |out: &mut String, label: &str, t: &Throughput| {
             let _ = writeln!(
                 out,
@@ -94,12 +110,15 @@ impl Comparison {
             " throughput, {} concurrent sessions:",
             self.gateway_throughput.sessions
         );
-        tp(out, direct_label, &self.direct_throughput);
-        tp(out, "through gateway", &self.gateway_throughput);
-        for (label, t) in [
-            (direct_label, &self.direct_throughput),
-            ("through gateway", &self.gateway_throughput),
-        ] {
+        let mut runs = vec![(direct_label, &self.direct_throughput)];
+        if let Some(proxy) = &self.plain_proxy {
+            runs.push(("through plain proxy", &proxy.throughput));
+        }
+        runs.push(("through gateway", &self.gateway_throughput));
+        for (label, t) in &runs {
+            tp(out, label, t);
+        }
+        for (label, t) in &runs {
             let _ = writeln!(out, "  CPU {label:<30} {}", cpu_line(t));
         }
         let ratio = self.throughput_ratio();
@@ -110,6 +129,15 @@ impl Comparison {
             TARGET_THROUGHPUT_RATIO * 100.0,
             verdict(ratio >= TARGET_THROUGHPUT_RATIO)
         );
+        if let Some(proxy) = &self.plain_proxy {
+            let _ = writeln!(
+                out,
+                "  plain proxy/direct {:>6.1} % (the yardstick; issue 2 quotes ~45 %), gateway/plain proxy {:.1} %",
+                self.proxy_ratio(proxy) * 100.0,
+                self.gateway_throughput.calls_per_s / proxy.throughput.calls_per_s.max(1e-9)
+                    * 100.0
+            );
+        }
         let c = &self.counted;
         let _ = writeln!(
             out,
@@ -148,6 +176,11 @@ impl Comparison {
             "throughput": {"direct": tp(&self.direct_throughput),
                            "gateway": tp(&self.gateway_throughput),
                            "ratio": self.throughput_ratio()},
+            "plain_proxy": self.plain_proxy.as_ref().map(|p| json!({
+                "latency_1_session": lat(&p.latency),
+                "throughput": tp(&p.throughput),
+                "ratio": self.proxy_ratio(p),
+            })),
             "upstream_calls": counted_json(&self.counted),
         })
     }
@@ -200,7 +233,7 @@ impl Report {
         let o = &self.options;
         let _ = writeln!(
             out,
-            "toolport-bench: {} cores shared by client, gateway and backend; load average {} before, {} after\n {} sequential calls per latency figure (after {} warm-up), {} sessions for {:.0} s per throughput figure, each split over {} rounds alternating direct and gateway",
+            "toolport-bench: {} cores shared by client, gateway and backend; load average {} before, {} after\n {} sequential calls per latency figure (after {} warm-up), {} sessions for {:.0} s per throughput figure, each split over {} rounds rotating direct, plain proxy and gateway",
             std::thread::available_parallelism().map_or(0, usize::from),
             self.load_before,
             self.load_after,
