@@ -18,6 +18,7 @@ use toolport_gateway::config::McpAccess;
 use toolport_protocol::ErrorCode;
 
 use crate::error::HttpError;
+use crate::guard;
 use crate::router::AppState;
 use crate::streamable::{SESSION_HEADER, no_such_endpoint};
 
@@ -50,8 +51,15 @@ impl PartialEq for Caller {
 
 impl Eq for Caller {}
 
+/// The one middleware of the MCP routes: the DNS-rebinding guard first (a foreign Host or Origin is
+/// refused before anything else is read), then who calls. One layer rather than two, since each
+/// layer boxes the request's future once more.
 pub async fn check(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let caller = match state.gateway.config().http.mcp_access {
+    let config = state.gateway.config();
+    if let Some(refused) = guard::refusal(&config.http, request.headers()) {
+        return refused.into_response();
+    }
+    let caller = match config.http.mcp_access {
         McpAccess::Open => Caller::default(),
         McpAccess::Token => {
             match authorize(&state, request.headers(), request.uri().path()).await {

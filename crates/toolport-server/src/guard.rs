@@ -1,13 +1,11 @@
 //! DNS-rebinding defence: requests whose Host or Origin is not the gateway's own are refused with
 //! 403 before any MCP processing.
 
-use axum::extract::{Request, State};
+use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use toolport_gateway::config::HttpSettings;
 
 use crate::error::HttpError;
-use crate::router::AppState;
 
 const LOOPBACK_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
@@ -48,26 +46,25 @@ pub fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
         && LOOPBACK_NAMES.contains(&host_part(rest).to_ascii_lowercase().as_str())
 }
 
-pub async fn check(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let settings = &state.gateway.config().http;
+/// The 403 for a request whose Host or Origin is not the gateway's own; `None` when it may go on.
+/// [`crate::access::check`] asks it first, before anything else is read.
+pub fn refusal(settings: &HttpSettings, headers: &HeaderMap) -> Option<HttpError> {
     let loopback = settings.listen.ip().is_loopback();
-    if let Some(host) = request.headers().get(HOST).and_then(|h| h.to_str().ok())
+    if let Some(host) = headers.get(HOST).and_then(|h| h.to_str().ok())
         && !host_allowed(host, &settings.allowed_hosts, loopback)
     {
-        return HttpError::forbidden(format!(
+        return Some(HttpError::forbidden(format!(
             "Host {host:?} is not allowed; add it to toolport.allowedHosts in the configuration"
-        ))
-        .into_response();
+        )));
     }
-    if let Some(origin) = request.headers().get(ORIGIN).and_then(|h| h.to_str().ok())
+    if let Some(origin) = headers.get(ORIGIN).and_then(|h| h.to_str().ok())
         && !origin_allowed(origin, &settings.allowed_origins)
     {
-        return HttpError::forbidden(format!(
+        return Some(HttpError::forbidden(format!(
             "Origin {origin:?} is not allowed; add it to toolport.allowedOrigins in the configuration"
-        ))
-        .into_response();
+        )));
     }
-    next.run(request).await
+    None
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use toolport_gateway::Gateway;
 
 use crate::http_sessions::HttpSessions;
-use crate::{access, guard, health, sse, streamable};
+use crate::{access, health, sse, streamable};
 use toolport_admin::Authenticate;
 
 /// What every handler reads. Handlers and layers clone it for each request, so it is one `Arc`:
@@ -80,9 +80,7 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/sse", get(sse::connect_all))
         .route("/sse/{name}", get(sse::connect_named))
         .route("/message", post(sse::message))
-        // Layers run outside-in from the last one added: Host/Origin first, then access.
-        .route_layer(middleware::from_fn_with_state(state.clone(), access::check))
-        .route_layer(middleware::from_fn_with_state(state.clone(), guard::check));
+        .route_layer(middleware::from_fn_with_state(state.clone(), access::check));
     Router::new()
         .merge(mcp)
         .route("/healthz", get(health::healthz))
