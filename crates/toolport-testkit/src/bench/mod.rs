@@ -192,32 +192,18 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
             match leg {
                 Leg::Direct => direct_acc
                     .latency
-                    .extend(measure::latency(direct.addr, &direct.path, calls, warmup).await?),
-                Leg::Proxy => proxy_acc.latency.extend(
-                    measure::latency(through_proxy.addr, &through_proxy.path, calls, warmup)
-                        .await?,
-                ),
+                    .extend(direct.latency(calls, warmup).await?),
+                Leg::Proxy => proxy_acc
+                    .latency
+                    .extend(through_proxy.latency(calls, warmup).await?),
                 Leg::Gateway => {
-                    let before = counter.call_count().await?;
-                    http_acc.latency.extend(
-                        measure::latency(through_http.addr, &through_http.path, calls, warmup)
-                            .await?,
-                    );
-                    let after = counter.call_count().await?;
-                    http_acc.count(Counted::between(&before, &after, (calls + warmup) as u64));
+                    through_http
+                        .counted_latency(&mut counter, &mut http_acc, calls, warmup)
+                        .await?;
                     if let Some(reader) = &mut stdio_reader {
-                        let before = reader.call_count().await?;
-                        stdio_acc.latency.extend(
-                            measure::latency(
-                                through_stdio.addr,
-                                &through_stdio.path,
-                                calls,
-                                warmup,
-                            )
-                            .await?,
-                        );
-                        let after = reader.call_count().await?;
-                        stdio_acc.count(Counted::between(&before, &after, (calls + warmup) as u64));
+                        through_stdio
+                            .counted_latency(reader, &mut stdio_acc, calls, warmup)
+                            .await?;
                     }
                 }
             }
@@ -231,25 +217,13 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
                     .runs
                     .push(through_proxy.throughput(options.sessions, duration).await?),
                 Leg::Gateway => {
-                    let before = counter.call_count().await?;
-                    let run = through_http.throughput(options.sessions, duration).await?;
-                    let after = counter.call_count().await?;
-                    http_acc.count(Counted::between(
-                        &before,
-                        &after,
-                        options.sessions as u64 + run.sent(),
-                    ));
-                    http_acc.runs.push(run);
+                    through_http
+                        .counted_throughput(&mut counter, &mut http_acc, options.sessions, duration)
+                        .await?;
                     if let Some(reader) = &mut stdio_reader {
-                        let before = reader.call_count().await?;
-                        let run = through_stdio.throughput(options.sessions, duration).await?;
-                        let after = reader.call_count().await?;
-                        stdio_acc.count(Counted::between(
-                            &before,
-                            &after,
-                            options.sessions as u64 + run.sent(),
-                        ));
-                        stdio_acc.runs.push(run);
+                        through_stdio
+                            .counted_throughput(reader, &mut stdio_acc, options.sessions, duration)
+                            .await?;
                     }
                 }
             }
@@ -334,12 +308,53 @@ struct Target {
 }
 
 impl Target {
+    async fn latency(&self, calls: usize, warmup: usize) -> Result<Vec<u64>, BenchError> {
+        measure::latency(self.addr, &self.path, calls, warmup).await
+    }
+
     async fn throughput(
         &self,
         sessions: usize,
         duration: Duration,
     ) -> Result<measure::Run, BenchError> {
         measure::throughput(self.addr, &self.path, sessions, duration, &self.watched).await
+    }
+
+    /// A latency run through the gateway, with what the backend (read on `reader`, a session
+    /// of its own) counted meanwhile.
+    async fn counted_latency(
+        &self,
+        reader: &mut Session,
+        acc: &mut Acc,
+        calls: usize,
+        warmup: usize,
+    ) -> Result<(), BenchError> {
+        let before = reader.call_count().await?;
+        acc.latency.extend(self.latency(calls, warmup).await?);
+        let after = reader.call_count().await?;
+        acc.count(Counted::between(&before, &after, (calls + warmup) as u64));
+        Ok(())
+    }
+
+    /// A throughput run through the gateway, with what the backend counted meanwhile (each
+    /// session's warm-up call included).
+    async fn counted_throughput(
+        &self,
+        reader: &mut Session,
+        acc: &mut Acc,
+        sessions: usize,
+        duration: Duration,
+    ) -> Result<(), BenchError> {
+        let before = reader.call_count().await?;
+        let run = self.throughput(sessions, duration).await?;
+        let after = reader.call_count().await?;
+        acc.count(Counted::between(
+            &before,
+            &after,
+            sessions as u64 + run.sent(),
+        ));
+        acc.runs.push(run);
+        Ok(())
     }
 }
 
