@@ -2,7 +2,7 @@
 //! the owning tenant's id (another tenant's registration is [`StoreError::NotFound`]); lists
 //! leave the uploaded descriptions out, which are read one at a time.
 
-use super::{SqliteStore, count_of, fetch_limit, new_id};
+use super::{SqliteStore, fetch_limit, new_id, within_limit};
 use crate::model::now;
 use crate::{BackendKind, NewBackend, Page, PageRequest, RegisteredBackend, StoreError};
 
@@ -44,12 +44,7 @@ impl SqliteStore {
         let at = now();
         // IMMEDIATE: the count and the insert must see the same rows.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if let Some(at_most) = new.at_most {
-            let held = count_of(&mut tx, "backends", &new.tenant_id).await?;
-            if held >= at_most {
-                return Err(StoreError::LimitReached(held));
-            }
-        }
+        within_limit(&mut tx, "backends", &new.tenant_id, new.at_most).await?;
         sqlx::query(
             "INSERT INTO backends (id, tenant_id, kind, name, definition, document, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::{SqliteStore, count_of, fetch_limit, new_id};
+use super::{SqliteStore, fetch_limit, new_id, within_limit};
 use crate::model::now;
 use crate::{
     Endpoint, EndpointChanges, EndpointMode, EndpointTool, NewEndpoint, Page, PageRequest,
@@ -158,12 +158,7 @@ impl SqliteStore {
         let at = now();
         // IMMEDIATE: the count and the insert must see the same rows.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if let Some(at_most) = new.at_most {
-            let held = count_of(&mut tx, "endpoints", &new.tenant_id).await?;
-            if held >= at_most {
-                return Err(StoreError::LimitReached(held));
-            }
-        }
+        within_limit(&mut tx, "endpoints", &new.tenant_id, new.at_most).await?;
         sqlx::query(&format!(
             "INSERT INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
         ))

@@ -139,21 +139,31 @@ fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Fetch one more row than the page holds, to know whether there is a next page.
-/// How many rows of `table` (one with a `tenant_id` column) belong to a tenant.
-async fn count_of(
+/// Refuses a creation that would take a tenant past `at_most` rows of `table` (one with a
+/// `tenant_id` column); `None` sets no limit. Run it inside the creation's `BEGIN IMMEDIATE`
+/// transaction, so that the count and the insert see the same rows.
+async fn within_limit(
     conn: &mut sqlx::SqliteConnection,
     table: &'static str,
     tenant_id: &str,
-) -> Result<u64, StoreError> {
+    at_most: Option<u64>,
+) -> Result<(), StoreError> {
+    let Some(at_most) = at_most else {
+        return Ok(());
+    };
     let (count,): (i64,) =
         sqlx::query_as(&format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = ?"))
             .bind(tenant_id)
             .fetch_one(&mut *conn)
             .await?;
-    Ok(u64::try_from(count).unwrap_or(0))
+    let held = u64::try_from(count).unwrap_or(0);
+    if held >= at_most {
+        return Err(StoreError::LimitReached(held));
+    }
+    Ok(())
 }
 
+/// Fetch one more row than the page holds, to know whether there is a next page.
 fn fetch_limit(page: &PageRequest) -> i64 {
     i64::from(page.effective_limit()) + 1
 }
