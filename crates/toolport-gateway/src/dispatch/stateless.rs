@@ -5,8 +5,8 @@
 //! the client receives `inputRequests` and an opaque `requestState`, and the retry carrying
 //! `inputResponses` answers the backend and resumes waiting. A question the client declared no
 //! capability for is refused to the backend, which decides whether to go on. Backends of older
-//! revisions thus serve stateless clients unchanged. The same running call ([`SuspendedCall`]) serves a session
-//! client's call that may become a task.
+//! revisions thus serve stateless clients unchanged. The same running call ([`SuspendedCall`])
+//! serves a session client's call that may become a task.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -388,17 +388,24 @@ pub(super) fn refuse_unsupported(session: &Session, question: &Request) -> bool 
     true
 }
 
+/// A backend's question as an input request: the key the client answers under, and
+/// `{method, params}`.
+pub(super) fn input_request(question: Request) -> (String, Value) {
+    let params = question.params.unwrap_or_else(|| json!({}));
+    (
+        relayed_key(&question.id),
+        json!({"method": question.method, "params": params}),
+    )
+}
+
 /// Adds a backend's question to a stateless call's input requests, unless the client cannot
 /// answer it.
 fn ask(call: &mut SuspendedCall, question: Request) {
     if refuse_unsupported(&call.session, &question) {
         return;
     }
-    let params = question.params.unwrap_or_else(|| json!({}));
-    call.asked.insert(
-        relayed_key(&question.id),
-        json!({"method": question.method, "params": params}),
-    );
+    let (key, request) = input_request(question);
+    call.asked.insert(key, request);
 }
 
 /// Resolves at `deadline`, or never without one.
@@ -409,7 +416,7 @@ async fn until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-pub(super) fn relayed_key(id: &RequestId) -> String {
+fn relayed_key(id: &RequestId) -> String {
     match id {
         RequestId::String(s) => s.clone(),
         other => other.to_string(),

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::task::AbortHandle;
 use toolport_protocol::{Message, Request, RpcError, meta};
 
-use super::stateless::{SuspendedCall, answer_questions, refuse_unsupported, relayed_key};
+use super::stateless::{SuspendedCall, answer_questions, input_request, refuse_unsupported};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::registry::ListKind;
@@ -265,12 +265,9 @@ impl Gateway {
                     Some(Message::Request(question))
                         if refuse_unsupported(&call.session, &question) => {}
                     Some(Message::Request(question)) => {
-                        let params = question.params.unwrap_or_else(|| json!({}));
+                        let (key, request) = input_request(question);
                         self.update_task(&id, |task| {
-                            task.asked.insert(
-                                relayed_key(&question.id),
-                                json!({"method": question.method, "params": params}),
-                            );
+                            task.asked.insert(key, request);
                             task.touch(Status::InputRequired);
                         });
                     }
