@@ -100,7 +100,6 @@ pub struct RawSettings {
     pub allow_registered_stdio: Option<bool>,
 }
 
-/// `circuitBreaker`, in `toolport` (every server) or on one server or API (overriding it).
 /// `toolport.tasks`: tool calls run as tasks for clients of the tasks extension.
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -111,6 +110,7 @@ pub struct RawTasks {
     pub ttl_seconds: Option<u64>,
 }
 
+/// `circuitBreaker`, in `toolport` (every server) or on one server or API (overriding it).
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RawCircuitBreaker {
