@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use toolport_protocol::{Message, Notification};
-use toolport_upstream::{NotificationHook, Status};
+use toolport_upstream::{McpHttpClient, NotificationHook, Status};
 
 use crate::admission::{CallGate, Caller};
 use crate::breaker::{Breakers, CircuitState};
@@ -97,10 +97,7 @@ impl Gateway {
         let (changes_tx, changes_rx) = mpsc::unbounded_channel();
         let metrics = Arc::new(Metrics::default());
         let breakers = Arc::new(Breakers::new(metrics.clone(), Arc::new(Instant::now)));
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("toolport/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client builds with static settings");
+        let http = McpHttpClient::new();
         let gateway = Arc::new_cyclic(|weak: &Weak<Self>| {
             let weak = weak.clone();
             let hooks = Arc::new(move |backend: Arc<str>| -> NotificationHook {

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use toolport_upstream::api::SsrfPolicy;
 use toolport_upstream::{
-    BackendEvent, NotificationHook, Snapshot, Status, Supervisor, SupervisorOptions,
+    BackendEvent, McpHttpClient, NotificationHook, Snapshot, Status, Supervisor, SupervisorOptions,
 };
 
 use crate::admission::Caller;
@@ -67,7 +67,7 @@ impl Entry {
 
 /// Shared pieces every backend needs.
 pub struct RegistryDeps {
-    pub http: reqwest::Client,
+    pub http: McpHttpClient,
     pub events: mpsc::UnboundedSender<BackendEvent>,
     pub changes: mpsc::UnboundedSender<Change>,
     pub metrics: Arc<Metrics>,

@@ -16,7 +16,7 @@ use toolport_protocol::{Message, ProtocolVersion, Response, RpcError};
 use crate::error::UpstreamError;
 use crate::peer::{Inbound, Peer};
 use crate::spec::UpstreamSpec;
-use crate::transport;
+use crate::transport::{self, McpHttpClient};
 
 /// How an [`McpClient`] introduces itself and how long it waits.
 #[derive(Debug, Clone)]
@@ -29,7 +29,7 @@ pub struct McpClientOptions {
     pub protocol_version: ProtocolVersion,
     /// Deadline of each request, `initialize` included.
     pub timeout: Duration,
-    pub http: reqwest::Client,
+    pub http: McpHttpClient,
 }
 
 impl Default for McpClientOptions {
@@ -39,7 +39,7 @@ impl Default for McpClientOptions {
             capabilities: json!({}),
             protocol_version: ProtocolVersion::LATEST_STATEFUL,
             timeout: Duration::from_secs(60),
-            http: reqwest::Client::new(),
+            http: McpHttpClient::new(),
         }
     }
 }

@@ -26,3 +26,4 @@ pub use error::UpstreamError;
 pub use peer::{Inbound, NotificationHook, Peer};
 pub use spec::UpstreamSpec;
 pub use supervisor::{BackendEvent, Snapshot, Status, Supervisor, SupervisorOptions};
+pub use transport::McpHttpClient;

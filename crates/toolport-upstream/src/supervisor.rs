@@ -11,11 +11,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use toolport_protocol::{Message, ProtocolVersion, Response};
 
+use crate::api::client::SystemLookup;
 use crate::api::{ApiBackend, ApiConfig, SafeClient, SsrfPolicy};
 use crate::error::UpstreamError;
 use crate::peer::{Inbound, NotificationHook, Peer};
 use crate::spec::UpstreamSpec;
-use crate::transport;
+use crate::transport::{self, McpHttpClient};
 
 #[derive(Clone)]
 pub struct SupervisorOptions {
@@ -154,7 +155,7 @@ impl Supervisor {
         name: &str,
         spec: UpstreamSpec,
         options: SupervisorOptions,
-        http: reqwest::Client,
+        http: McpHttpClient,
         events: mpsc::UnboundedSender<BackendEvent>,
         shutdown: &CancellationToken,
     ) -> Self {
@@ -196,7 +197,7 @@ struct Worker {
     name: Arc<str>,
     spec: UpstreamSpec,
     options: SupervisorOptions,
-    http: reqwest::Client,
+    http: McpHttpClient,
     events: mpsc::UnboundedSender<BackendEvent>,
     state: watch::Sender<Arc<Snapshot>>,
     stop: CancellationToken,
@@ -319,8 +320,9 @@ impl Worker {
     }
 
     /// The client an HTTP or SSE server is reached with: the shared one, or, when the server must
-    /// keep to the SSRF policy, one that vets every address (after its URL is checked).
-    fn http_client(&self) -> Result<reqwest::Client, String> {
+    /// keep to the SSRF policy, one that vets every address it resolves and every redirect (after
+    /// the server's URL itself is checked).
+    fn http_client(&self) -> Result<McpHttpClient, String> {
         let url = match &self.spec {
             UpstreamSpec::StreamableHttp { url, .. } | UpstreamSpec::Sse { url, .. }
                 if self.options.vet_mcp_urls =>
@@ -329,9 +331,15 @@ impl Worker {
             }
             _ => return Ok(self.http.clone()),
         };
-        SafeClient::new(self.options.ssrf.clone())
-            .and_then(|client| client.for_mcp_server(url))
-            .map_err(|e| e.to_string())
+        let parsed = url::Url::parse(url).map_err(|e| format!("invalid URL {url:?}: {e}"))?;
+        self.options
+            .ssrf
+            .check_url(&parsed)
+            .map_err(|e| e.to_string())?;
+        Ok(McpHttpClient::vetting(
+            self.options.ssrf.clone(),
+            Arc::new(SystemLookup),
+        ))
     }
 
     /// An HTTP API: load and convert its description, then serve until stopped. A description

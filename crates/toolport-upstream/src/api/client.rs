@@ -76,41 +76,47 @@ struct VettingResolver {
 
 impl Resolve for VettingResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let host = name.as_str().to_string();
-        let policy = self.policy.clone();
-        let lookup = self.lookup.lookup(&host);
+        let resolving = resolve_vetted(&*self.lookup, Some(self.policy.clone()), name.as_str());
         Box::pin(async move {
-            let ips = lookup.await.map_err(|e| {
-                Box::new(SsrfError::Resolve {
-                    host: host.clone(),
-                    message: e.to_string(),
-                }) as BoxError
-            })?;
-            if ips.is_empty() {
-                return Err(Box::new(SsrfError::NoAddress { host }) as BoxError);
-            }
-            // Only vetted addresses reach the connector; a name with none left is refused with the
-            // first refusal (boxed as `dyn Error` directly, so that it can be downcast again).
-            let mut refusal = None;
-            let vetted: Vec<IpAddr> = ips
-                .into_iter()
-                .filter(|ip| match policy.check_ip(&host, *ip) {
-                    Ok(()) => true,
-                    Err(e) => {
+            // Boxed as `dyn Error` directly, so that it can be downcast again.
+            let ips = resolving.await.map_err(|e| Box::new(e) as BoxError)?;
+            let addrs: Addrs = Box::new(ips.into_iter().map(|ip| SocketAddr::new(ip, 0)));
+            Ok(addrs)
+        })
+    }
+}
+
+/// Resolves `host` and keeps the addresses `policy` admits (every one without a policy), so that
+/// only vetted addresses reach a connector; a name with none left is refused with the first refusal.
+pub(crate) fn resolve_vetted(
+    lookup: &dyn Lookup,
+    policy: Option<Arc<SsrfPolicy>>,
+    host: &str,
+) -> impl Future<Output = Result<Vec<IpAddr>, SsrfError>> + Send + 'static {
+    let lookup = lookup.lookup(host);
+    let host = host.to_string();
+    async move {
+        let ips = lookup.await.map_err(|e| SsrfError::Resolve {
+            host: host.clone(),
+            message: e.to_string(),
+        })?;
+        let mut refusal = None;
+        let vetted: Vec<IpAddr> = ips
+            .into_iter()
+            .filter(
+                |ip| match policy.as_deref().map(|p| p.check_ip(&host, *ip)) {
+                    None | Some(Ok(())) => true,
+                    Some(Err(e)) => {
                         refusal.get_or_insert(e);
                         false
                     }
-                })
-                .collect();
-            if vetted.is_empty() {
-                return Err(match refusal {
-                    Some(e) => Box::new(e) as BoxError,
-                    None => Box::new(SsrfError::NoAddress { host }) as BoxError,
-                });
-            }
-            let addrs: Addrs = Box::new(vetted.into_iter().map(|ip| SocketAddr::new(ip, 0)));
-            Ok(addrs)
-        })
+                },
+            )
+            .collect();
+        if vetted.is_empty() {
+            return Err(refusal.unwrap_or(SsrfError::NoAddress { host }));
+        }
+        Ok(vetted)
     }
 }
 
@@ -140,20 +146,8 @@ impl FetchError {
 
     /// Classifies a reqwest error, surfacing an SSRF refusal from anywhere in its source chain.
     pub fn from_reqwest(url: &str, timeout: Duration, e: &reqwest::Error) -> Self {
-        let mut source: Option<&(dyn StdError + 'static)> = e.source();
-        while let Some(s) = source {
-            if let Some(ssrf) = s.downcast_ref::<SsrfError>() {
-                return FetchError::Ssrf(ssrf.clone());
-            }
-            // An `io::Error` wrapping ours reports the inner error's source, not the inner error.
-            if let Some(ssrf) = s
-                .downcast_ref::<std::io::Error>()
-                .and_then(std::io::Error::get_ref)
-                .and_then(|inner| inner.downcast_ref::<SsrfError>())
-            {
-                return FetchError::Ssrf(ssrf.clone());
-            }
-            source = s.source();
+        if let Some(ssrf) = ssrf_in_chain(e) {
+            return FetchError::Ssrf(ssrf);
         }
         if e.is_timeout() {
             return FetchError::Timeout {
@@ -161,18 +155,43 @@ impl FetchError {
                 ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
             };
         }
-        let mut message = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            message.push_str(": ");
-            message.push_str(&s.to_string());
-            source = s.source();
-        }
         FetchError::Http {
             url: url.to_string(),
-            message,
+            message: chain_message(e),
         }
     }
+}
+
+/// The SSRF refusal anywhere in `e`'s source chain: HTTP clients wrap what the resolver refused.
+pub(crate) fn ssrf_in_chain(e: &(dyn StdError + 'static)) -> Option<SsrfError> {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if let Some(ssrf) = s.downcast_ref::<SsrfError>() {
+            return Some(ssrf.clone());
+        }
+        // An `io::Error` wrapping ours reports the inner error's source, not the inner error.
+        if let Some(ssrf) = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .and_then(|inner| inner.downcast_ref::<SsrfError>())
+        {
+            return Some(ssrf.clone());
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// `e` and each of its sources, joined by `: ` (HTTP clients' own messages say little alone).
+pub(crate) fn chain_message(e: &(dyn StdError + 'static)) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
 }
 
 /// Which redirects a request follows (each one checked against the policy either way).
@@ -301,18 +320,6 @@ impl SafeClient {
             Ok(Err(e)) => Err(FetchError::from_reqwest(&url, timeout, &e)),
             Ok(Ok(r)) => Ok(r),
         }
-    }
-
-    /// The HTTP client for an MCP server at `url` (Streamable HTTP or legacy SSE), after checking
-    /// `url` itself: every name the client resolves, and every redirect, is vetted by the policy
-    /// too. The transport must send only to `url` (and, for SSE, its own origin).
-    pub(crate) fn for_mcp_server(&self, url: &str) -> Result<reqwest::Client, FetchError> {
-        let parsed = url::Url::parse(url).map_err(|e| FetchError::Http {
-            url: url.to_string(),
-            message: format!("invalid URL: {e}"),
-        })?;
-        self.policy.check_url(&parsed)?;
-        Ok(self.any_origin.clone())
     }
 
     /// Downloads a document (a spec, a referenced file): success status required, at most `limit` bytes.

@@ -68,7 +68,7 @@ pub enum SsrfError {
     #[error("`{host}` resolved to no address")]
     NoAddress { host: String },
     #[error(
-        "stopped after {limit} redirects (last one to `{url}`); the API redirects in a loop or too often"
+        "stopped after {limit} redirects (last one to `{url}`); the server redirects in a loop or too often"
     )]
     TooManyRedirects { limit: usize, url: String },
 }

@@ -1,9 +1,12 @@
 //! The wires to a backend. Each transport runs as one task that owns its connection and feeds a
 //! [`Peer`]; the task ends (and closes the peer) when the connection fails or shutdown is asked.
 
+mod http_client;
 mod sse;
 mod stdio;
 mod streamable;
+
+pub use http_client::{HttpError, McpHttpClient};
 
 use std::sync::Arc;
 
@@ -18,7 +21,7 @@ use crate::spec::UpstreamSpec;
 pub async fn connect(
     name: &str,
     spec: &UpstreamSpec,
-    http: &reqwest::Client,
+    http: &McpHttpClient,
     hook: Option<NotificationHook>,
     shutdown: CancellationToken,
 ) -> Result<(Arc<Peer>, mpsc::UnboundedReceiver<Inbound>), UpstreamError> {
@@ -44,12 +47,12 @@ pub async fn connect(
 /// Header map from configured pairs; invalid names or values are refused with the offender named.
 fn header_map(
     headers: &std::collections::BTreeMap<String, String>,
-) -> Result<reqwest::header::HeaderMap, UpstreamError> {
-    let mut map = reqwest::header::HeaderMap::new();
+) -> Result<http::HeaderMap, UpstreamError> {
+    let mut map = http::HeaderMap::new();
     for (k, v) in headers {
-        let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+        let name = http::HeaderName::from_bytes(k.as_bytes())
             .map_err(|_| UpstreamError::Connect(format!("invalid header name {k:?}")))?;
-        let value = reqwest::header::HeaderValue::from_str(v)
+        let value = http::HeaderValue::from_str(v)
             .map_err(|_| UpstreamError::Connect(format!("invalid value for header {k:?}")))?;
         map.insert(name, value);
     }

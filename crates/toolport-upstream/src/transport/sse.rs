@@ -5,16 +5,20 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
-use reqwest::{Client, Url};
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, Request, Uri};
+use http_body_util::{BodyExt, Full};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use toolport_protocol::jsonrpc::Payload;
 use toolport_protocol::{ErrorCode, Message, Response, RpcError};
+use url::Url;
 
 use super::header_map;
+use super::http_client::{McpHttpClient, RequestBody};
 use crate::error::UpstreamError;
 use crate::peer::{Inbound, NotificationHook, Peer, PeerShared};
 
@@ -24,18 +28,26 @@ pub(super) async fn connect(
     name: &str,
     url: &str,
     headers: &BTreeMap<String, String>,
-    client: Client,
+    client: McpHttpClient,
     hook: Option<NotificationHook>,
     shutdown: CancellationToken,
 ) -> Result<(Arc<Peer>, mpsc::UnboundedReceiver<Inbound>), UpstreamError> {
-    let base =
-        Url::parse(url).map_err(|e| UpstreamError::Connect(format!("invalid URL {url:?}: {e}")))?;
+    let invalid =
+        |e: &dyn std::fmt::Display| UpstreamError::Connect(format!("invalid URL {url:?}: {e}"));
+    let base = Url::parse(url).map_err(|e| invalid(&e))?;
+    let base_uri: Uri = url.parse().map_err(|e| invalid(&e))?;
     let headers = header_map(headers)?;
+    let open = |uri: Uri| {
+        let mut request = Request::new(RequestBody::default());
+        *request.uri_mut() = uri;
+        request.headers_mut().clone_from(&headers);
+        request
+            .headers_mut()
+            .insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        request
+    };
     let resp = client
-        .get(base.clone())
-        .headers(headers.clone())
-        .header(ACCEPT, "text/event-stream")
-        .send()
+        .send(&base_uri, open)
         .await
         .map_err(|e| UpstreamError::Connect(format!("GET {url} failed: {e}")))?;
     if !resp.status().is_success() {
@@ -44,7 +56,7 @@ pub(super) async fn connect(
             resp.status()
         )));
     }
-    let mut events = resp.bytes_stream().eventsource();
+    let mut events = resp.into_body().into_data_stream().eventsource();
     let endpoint = tokio::time::timeout(ENDPOINT_WAIT, async {
         while let Some(Ok(event)) = events.next().await {
             if event.event == "endpoint" {
@@ -73,6 +85,10 @@ pub(super) async fn connect(
              posts messages only to the SSE server's own origin"
         )));
     }
+    let endpoint: Uri = endpoint
+        .as_str()
+        .parse()
+        .map_err(|e| UpstreamError::Protocol(format!("invalid endpoint {endpoint}: {e}")))?;
     let (peer, mut outbound, shared, ev_rx) = Peer::new(hook);
     let name: Arc<str> = name.into();
     tokio::spawn(async move {
@@ -118,9 +134,9 @@ fn deliver(name: &str, shared: &PeerShared, bytes: &[u8]) {
 }
 
 async fn post(
-    client: Client,
-    endpoint: Url,
-    headers: reqwest::header::HeaderMap,
+    client: McpHttpClient,
+    endpoint: Uri,
+    headers: HeaderMap,
     msg: Message,
     shared: Arc<PeerShared>,
 ) {
@@ -128,15 +144,24 @@ async fn post(
         Message::Request(r) => Some(r.id.clone()),
         _ => None,
     };
-    let result = client
-        .post(endpoint.clone())
-        .headers(headers)
-        .header(CONTENT_TYPE, "application/json")
-        .body(msg.to_json())
-        .send()
-        .await;
+    let body = Bytes::from(msg.to_json());
+    let build = |uri: Uri| {
+        let mut request = Request::new(Full::new(body.clone()));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = uri;
+        request.headers_mut().clone_from(&headers);
+        request
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        request
+    };
+    let result = client.send(&endpoint, build).await;
     let problem = match result {
-        Ok(r) if r.status().is_success() => return,
+        Ok(r) if r.status().is_success() => {
+            // Read to its end, so that the connection goes back to the pool.
+            let _ = r.into_body().collect().await;
+            return;
+        }
         Ok(r) => format!("POST {endpoint} answered HTTP {}", r.status()),
         Err(e) => format!("POST {endpoint} failed: {e}"),
     };

@@ -8,28 +8,34 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
-use reqwest::{Client, StatusCode};
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use toolport_protocol::jsonrpc::Payload;
 use toolport_protocol::{ErrorCode, Message, RequestId, Response, RpcError};
 
 use super::header_map;
+use super::http_client::{HttpError, McpHttpClient, RequestBody, excerpt};
 use crate::error::UpstreamError;
 use crate::peer::{Inbound, NotificationHook, Peer, PeerShared};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
 const ACCEPT_BOTH: &str = "application/json, text/event-stream";
+const ACCEPT_STREAM: &str = "text/event-stream";
+const LAST_EVENT_HEADER: &str = "last-event-id";
 
 struct Conn {
     name: Arc<str>,
     /// Parsed once: every call reuses it.
-    url: reqwest::Url,
-    client: Client,
+    url: Uri,
+    client: McpHttpClient,
     headers: HeaderMap,
     session: Mutex<Option<HeaderValue>>,
     version: Mutex<Option<HeaderValue>>,
@@ -41,11 +47,12 @@ pub(super) fn connect(
     name: &str,
     url: &str,
     headers: &BTreeMap<String, String>,
-    client: Client,
+    client: McpHttpClient,
     hook: Option<NotificationHook>,
     shutdown: CancellationToken,
 ) -> Result<(Arc<Peer>, mpsc::UnboundedReceiver<Inbound>), UpstreamError> {
-    let url = reqwest::Url::parse(url)
+    let url: Uri = url
+        .parse()
         .map_err(|e| UpstreamError::Connect(format!("invalid URL {url:?}: {e}")))?;
     let headers = header_map(headers)?;
     let (peer, out_rx, shared, ev_rx) = Peer::new(hook);
@@ -100,18 +107,46 @@ impl Conn {
         self.shared.closed_token()
     }
 
-    fn request(&self, method: reqwest::Method) -> reqwest::RequestBuilder {
-        let mut req = self
-            .client
-            .request(method, self.url.clone())
-            .headers(self.headers.clone());
-        if let Some(s) = self.session.lock().expect("session lock").clone() {
-            req = req.header(SESSION_HEADER, s);
-        }
-        if let Some(v) = self.version.lock().expect("version lock").clone() {
-            req = req.header(VERSION_HEADER, v);
-        }
-        req
+    /// Sends a request to the server's URL with the configured headers and the session's id and
+    /// revision; a POST carries `body` as JSON, a GET resuming a stream names its last event.
+    async fn send(
+        &self,
+        method: Method,
+        body: Bytes,
+        last_event_id: Option<&HeaderValue>,
+    ) -> Result<http::Response<Incoming>, HttpError> {
+        let accept = HeaderValue::from_static(if method == Method::POST {
+            ACCEPT_BOTH
+        } else {
+            ACCEPT_STREAM
+        });
+        let session = self.session.lock().expect("session lock").clone();
+        let version = self.version.lock().expect("version lock").clone();
+        let build = |uri: Uri| -> Request<RequestBody> {
+            let with_body = !body.is_empty();
+            let mut request = Request::new(Full::new(body.clone()));
+            *request.method_mut() = method.clone();
+            *request.uri_mut() = uri;
+            let headers = request.headers_mut();
+            headers.clone_from(&self.headers);
+            if method != Method::DELETE {
+                headers.insert(ACCEPT, accept.clone());
+            }
+            if with_body {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            }
+            if let Some(s) = &session {
+                headers.insert(SESSION_HEADER, s.clone());
+            }
+            if let Some(v) = &version {
+                headers.insert(VERSION_HEADER, v.clone());
+            }
+            if let Some(id) = last_event_id {
+                headers.insert(LAST_EVENT_HEADER, id.clone());
+            }
+            request
+        };
+        self.client.send(&self.url, build).await
     }
 
     fn fail(&self, id: Option<&RequestId>, message: String) {
@@ -136,14 +171,8 @@ async fn post(conn: Arc<Conn>, msg: Message) {
         Some(RequestId::Number(n)) => Some(*n),
         _ => None,
     };
-    let body = msg.to_json();
-    let resp = conn
-        .request(reqwest::Method::POST)
-        .header(CONTENT_TYPE, "application/json")
-        .header(ACCEPT, ACCEPT_BOTH)
-        .body(body)
-        .send()
-        .await;
+    let body = Bytes::from(msg.to_json());
+    let resp = conn.send(Method::POST, body, None).await;
     let resp = match resp {
         Ok(r) => r,
         Err(e) => {
@@ -166,8 +195,7 @@ async fn post(conn: Arc<Conn>, msg: Message) {
         return;
     }
     if !status.is_success() {
-        let excerpt = resp.text().await.unwrap_or_default();
-        let excerpt: String = excerpt.chars().take(300).collect();
+        let excerpt = excerpt(resp).await;
         conn.fail(
             request_id.as_ref(),
             format!("backend answered HTTP {status}: {excerpt}"),
@@ -201,7 +229,7 @@ async fn post(conn: Arc<Conn>, msg: Message) {
             .await;
         }
     } else {
-        match resp.bytes().await {
+        match resp.into_body().collect().await.map(|c| c.to_bytes()) {
             Ok(bytes) => {
                 if !deliver_payload(&conn, &bytes, related, request_id.as_ref(), is_init) {
                     conn.fail(
@@ -221,7 +249,7 @@ async fn post(conn: Arc<Conn>, msg: Message) {
 enum StreamEnd {
     Answered,
     Interrupted {
-        last_event_id: Option<String>,
+        last_event_id: Option<HeaderValue>,
         retry: Option<Duration>,
     },
 }
@@ -229,18 +257,18 @@ enum StreamEnd {
 /// Reads an SSE response, delivering each message; reports whether the awaited response came.
 async fn read_stream(
     conn: &Conn,
-    resp: reqwest::Response,
+    resp: http::Response<Incoming>,
     related: Option<i64>,
     awaited: Option<&RequestId>,
     is_init: bool,
 ) -> StreamEnd {
-    let mut events = resp.bytes_stream().eventsource();
+    let mut events = resp.into_body().into_data_stream().eventsource();
     let mut last_event_id = None;
     let mut retry = None;
     while let Some(event) = events.next().await {
         let Ok(event) = event else { break };
-        if !event.id.is_empty() {
-            last_event_id = Some(event.id.clone());
+        if let Some(id) = event_id(&event) {
+            last_event_id = Some(id);
         }
         if let Some(r) = event.retry {
             retry = Some(r);
@@ -261,7 +289,7 @@ async fn read_stream(
 /// Resumes an interrupted POST stream through GET with `Last-Event-ID`, a bounded number of times.
 async fn resume(
     conn: &Conn,
-    mut last_event_id: Option<String>,
+    mut last_event_id: Option<HeaderValue>,
     mut retry: Option<Duration>,
     related: Option<i64>,
     awaited: Option<&RequestId>,
@@ -275,12 +303,7 @@ async fn resume(
             () = conn.shutdown.cancelled() => return,
             () = tokio::time::sleep(retry.unwrap_or(Duration::from_millis(500))) => {}
         }
-        let resp = conn
-            .request(reqwest::Method::GET)
-            .header(ACCEPT, "text/event-stream")
-            .header("last-event-id", id)
-            .send()
-            .await;
+        let resp = conn.send(Method::GET, Bytes::new(), Some(&id)).await;
         match resp {
             Ok(r) if r.status().is_success() => {
                 match read_stream(conn, r, related, awaited, is_init).await {
@@ -347,18 +370,12 @@ fn deliver_payload(
 /// The GET stream for messages the server sends on its own; reopened while the connection lives.
 async fn listen(conn: Arc<Conn>, opened: tokio::sync::oneshot::Sender<()>) {
     let mut opened = Some(opened);
-    let mut last_event_id: Option<String> = None;
+    let mut last_event_id: Option<HeaderValue> = None;
     let closed = conn.shared_closed_token();
     loop {
-        let mut req = conn
-            .request(reqwest::Method::GET)
-            .header(ACCEPT, "text/event-stream");
-        if let Some(id) = &last_event_id {
-            req = req.header("last-event-id", id.clone());
-        }
         let resp = tokio::select! {
             () = closed.cancelled() => return,
-            r = req.send() => r,
+            r = conn.send(Method::GET, Bytes::new(), last_event_id.as_ref()) => r,
         };
         if let Some(tx) = opened.take() {
             let _ = tx.send(());
@@ -366,15 +383,15 @@ async fn listen(conn: Arc<Conn>, opened: tokio::sync::oneshot::Sender<()>) {
         let mut delay = Duration::from_secs(1);
         match resp {
             Ok(r) if r.status().is_success() => {
-                let mut events = r.bytes_stream().eventsource();
+                let mut events = r.into_body().into_data_stream().eventsource();
                 loop {
                     let next = tokio::select! {
                         () = closed.cancelled() => return,
                         e = events.next() => e,
                     };
                     let Some(Ok(event)) = next else { break };
-                    if !event.id.is_empty() {
-                        last_event_id = Some(event.id.clone());
+                    if let Some(id) = event_id(&event) {
+                        last_event_id = Some(id);
                     }
                     if let Some(r) = event.retry {
                         delay = r;
@@ -399,6 +416,14 @@ async fn end_session(conn: &Conn) {
     if conn.session.lock().expect("session lock").is_none() {
         return;
     }
-    let req = conn.request(reqwest::Method::DELETE);
-    let _ = tokio::time::timeout(Duration::from_secs(2), req.send()).await;
+    let ending = conn.send(Method::DELETE, Bytes::new(), None);
+    let _ = tokio::time::timeout(Duration::from_secs(2), ending).await;
+}
+
+/// An event's id as the `Last-Event-ID` to resume after it (none when empty or not a header value).
+fn event_id(event: &eventsource_stream::Event) -> Option<HeaderValue> {
+    if event.id.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&event.id).ok()
 }
