@@ -6,6 +6,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use toolport_gateway::Gateway;
@@ -106,6 +107,12 @@ pub async fn serve(
     );
     let state = state.stopping_with(shutdown.clone());
     let app = router(state, extra);
+    // Nagle's algorithm would hold back the later writes of a streamed (SSE) answer.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("could not set TCP_NODELAY on a client connection: {e}");
+        }
+    });
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;
