@@ -443,7 +443,8 @@ impl Gateway {
             return Ok(());
         };
         let wait = placeholder.config.timeout.min(CALL_WAIT);
-        self.user_instance(session, &placeholder, wait).await?;
+        // Boxed, so that the future of every other call stays small.
+        Box::pin(self.user_instance(session, &placeholder, wait)).await?;
         Ok(())
     }
 }

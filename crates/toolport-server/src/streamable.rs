@@ -209,7 +209,7 @@ async fn post(
     )?;
     if request.method == "subscriptions/listen" {
         let id = request.id.clone();
-        return match state.gateway.listen(scope, caller.0, request).await {
+        return match Box::pin(state.gateway.listen(scope, caller.0, request)).await {
             Ok(subscription) => Ok(subscription_stream(subscription, &state.shutdown)),
             Err(error) => Err(HttpError {
                 status: stateless_status(error.code),
@@ -371,9 +371,11 @@ async fn serve_session(
             });
             respond(handled, sse, false).await
         }
+        // The gateway's futures are large: boxed, they keep every request's handler future small
+        // (axum moves it into place for each request, whatever its method).
         Payload::Single(Ok(message)) => {
             let sink = session.session.outbound().clone();
-            gateway.handle(&session.session, message, &sink).await;
+            Box::pin(gateway.handle(&session.session, message, &sink)).await;
             StatusCode::ACCEPTED.into_response()
         }
         Payload::Batch(items) => {
@@ -382,12 +384,12 @@ async fn serve_session(
                 let gateway = gateway.clone();
                 let sink = sink.clone();
                 let s = session.session.clone();
-                async move {
+                Box::pin(async move {
                     match item {
                         Ok(message) => gateway.handle(&s, message, &sink).await,
                         Err(invalid) => Some(invalid.into_response()),
                     }
-                }
+                })
             }))
             .await;
             let answers: Vec<_> = answers.into_iter().flatten().collect();

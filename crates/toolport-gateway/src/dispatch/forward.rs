@@ -236,9 +236,9 @@ impl Gateway {
             .as_ref()
             .filter(|_| view.snapshot.is_ready())
         {
-            return self
-                .call_api(api, view, method, params, label, permit)
-                .await;
+            // Boxed: an API call's future is several times an MCP call's, and every call's future
+            // would otherwise be as large (and be moved as often).
+            return Box::pin(self.call_api(api, view, method, params, label, permit)).await;
         }
         let Some(peer) = view.snapshot.ready_peer().cloned() else {
             permit.finish(Outcome::of_unready(view.status()));
