@@ -79,6 +79,14 @@ pub enum Payload {
 impl Payload {
     /// Parses raw bytes. A body that is not JSON at all is a single invalid message.
     pub fn parse(bytes: &[u8]) -> Self {
+        // The common case, one well-formed object, is read into its members directly, without a
+        // map of them; anything else (a batch, invalid JSON, a duplicate member) takes the general
+        // path below, which says precisely what is wrong.
+        if bytes.trim_ascii_start().starts_with(b"{")
+            && let Ok(members) = serde_json::from_slice::<Members>(bytes)
+        {
+            return Self::Single(members.into_message());
+        }
         match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Array(items)) if items.is_empty() => Self::Single(Err(InvalidMessage {
                 id: RequestId::Null,
@@ -172,16 +180,33 @@ fn invalid(id: RequestId, message: impl Into<String>) -> InvalidMessage {
     }
 }
 
-impl Message {
-    /// Reads one message from a JSON value, saying precisely what is wrong when it is not one.
-    pub fn from_value(value: Value) -> Result<Self, InvalidMessage> {
-        let Value::Object(mut obj) = value else {
-            return Err(invalid(
-                RequestId::Null,
-                "a JSON-RPC message must be a JSON object",
-            ));
-        };
-        let id = match obj.remove("id") {
+/// The members of a message that decide what it is; any other member is ignored. Each is `None`
+/// when absent and `Some(Value::Null)` when written as `null`.
+#[derive(Deserialize)]
+struct Members {
+    #[serde(default, deserialize_with = "present")]
+    jsonrpc: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    method: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    params: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    result: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    error: Option<Value>,
+}
+
+/// A member that is present, `null` included (serde reads a `null` `Option` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+impl Members {
+    /// The message these members make, saying precisely what is wrong when they make none.
+    fn into_message(self) -> Result<Message, InvalidMessage> {
+        let id = match self.id {
             None => None,
             Some(Value::Number(n)) => match n.as_i64() {
                 Some(n) => Some(RequestId::Number(n)),
@@ -202,24 +227,24 @@ impl Message {
             }
         };
         let answer_id = id.clone().unwrap_or(RequestId::Null);
-        match obj.get("jsonrpc") {
+        match &self.jsonrpc {
             Some(Value::String(v)) if v == "2.0" => {}
             Some(_) => return Err(invalid(answer_id, "jsonrpc must be \"2.0\"")),
             None => return Err(invalid(answer_id, "missing member \"jsonrpc\": \"2.0\"")),
         }
-        let params = obj.remove("params");
+        let params = self.params;
         if let Some(p) = &params
             && !(p.is_object() || p.is_array())
         {
             return Err(invalid(answer_id, "params must be an object or an array"));
         }
-        match obj.remove("method") {
+        match self.method {
             Some(Value::String(method)) => match id {
                 Some(RequestId::Null) => {
                     Err(invalid(RequestId::Null, "a request id must not be null"))
                 }
-                Some(id) => Ok(Self::Request(Request { id, method, params })),
-                None => Ok(Self::Notification(Notification { method, params })),
+                Some(id) => Ok(Message::Request(Request { id, method, params })),
+                None => Ok(Message::Notification(Notification { method, params })),
             },
             Some(_) => Err(invalid(answer_id, "method must be a string")),
             None => {
@@ -229,7 +254,7 @@ impl Message {
                         "a message needs \"method\" (request or notification) or \"id\" with \"result\"/\"error\" (response)",
                     ));
                 };
-                let outcome = match (obj.remove("result"), obj.remove("error")) {
+                let outcome = match (self.result, self.error) {
                     (Some(result), None) => Ok(result),
                     (None, Some(error)) => {
                         Err(serde_json::from_value::<RpcError>(error).map_err(|e| {
@@ -246,9 +271,30 @@ impl Message {
                         return Err(invalid(id, "a response needs result or error"));
                     }
                 };
-                Ok(Self::Response(Response { id, outcome }))
+                Ok(Message::Response(Response { id, outcome }))
             }
         }
+    }
+}
+
+impl Message {
+    /// Reads one message from a JSON value, saying precisely what is wrong when it is not one.
+    pub fn from_value(value: Value) -> Result<Self, InvalidMessage> {
+        let Value::Object(mut obj) = value else {
+            return Err(invalid(
+                RequestId::Null,
+                "a JSON-RPC message must be a JSON object",
+            ));
+        };
+        Members {
+            jsonrpc: obj.remove("jsonrpc"),
+            id: obj.remove("id"),
+            method: obj.remove("method"),
+            params: obj.remove("params"),
+            result: obj.remove("result"),
+            error: obj.remove("error"),
+        }
+        .into_message()
     }
 
     pub fn method(&self) -> Option<&str> {
@@ -393,6 +439,34 @@ mod tests {
             assert_eq!(err.code, code, "{text}");
             assert!(err.message.contains(needle), "{text}: {}", err.message);
         }
+    }
+
+    #[test]
+    fn an_object_read_into_its_members_reads_as_through_a_map() {
+        let texts = [
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{}}}"#,
+            r#" {"method":"notifications/progress","jsonrpc":"2.0","params":{"progress":1}}"#,
+            r#"{"jsonrpc":"2.0","id":"s","result":{"content":[]},"extra":true}"#,
+            r#"{"jsonrpc":"2.0","id":3,"error":{"code":-32601,"message":"no"}}"#,
+            r#"{"jsonrpc":"2.0","id":null,"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}}"#,
+            r#"{"jsonrpc":"2.0","id":4,"error":{"code":"x"}}"#,
+            r#"{"jsonrpc":"2.0","id":5,"result":null}"#,
+            r#"{"jsonrpc":"2.0","id":6,"result":1,"error":{"code":1,"message":"m"}}"#,
+            r#"{"jsonrpc":null,"id":7,"method":"x"}"#,
+            // A duplicate member fails the direct reading; the map keeps the last one.
+            r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"x"}"#,
+        ];
+        for text in texts {
+            let through_map = Message::from_value(serde_json::from_str(text).expect("JSON"));
+            assert_eq!(single(text), through_map, "{text}");
+        }
+        let Ok(Message::Request(duplicate)) = single(texts[10]) else {
+            panic!("a request")
+        };
+        assert_eq!(duplicate.id, RequestId::Number(2));
+        let null_id = single(texts[4]).expect_err("a null request id");
+        assert!(null_id.error.message.contains("must not be null"));
     }
 
     #[test]
