@@ -320,8 +320,8 @@ impl Worker {
     }
 
     /// The client an HTTP or SSE server is reached with: the shared one, or, when the server must
-    /// keep to the SSRF policy, one that vets every address it resolves and every redirect (after
-    /// the server's URL itself is checked).
+    /// keep to the SSRF policy, one that checks the server's URL and vets every address it
+    /// resolves.
     fn http_client(&self) -> Result<McpHttpClient, String> {
         let url = match &self.spec {
             UpstreamSpec::StreamableHttp { url, .. } | UpstreamSpec::Sse { url, .. }
@@ -331,15 +331,8 @@ impl Worker {
             }
             _ => return Ok(self.http.clone()),
         };
-        let parsed = url::Url::parse(url).map_err(|e| format!("invalid URL {url:?}: {e}"))?;
-        self.options
-            .ssrf
-            .check_url(&parsed)
-            .map_err(|e| e.to_string())?;
-        Ok(McpHttpClient::vetting(
-            self.options.ssrf.clone(),
-            Arc::new(SystemLookup),
-        ))
+        McpHttpClient::vetting(url, self.options.ssrf.clone(), Arc::new(SystemLookup))
+            .map_err(|e| e.to_string())
     }
 
     /// An HTTP API: load and convert its description, then serve until stopped. A description

@@ -159,7 +159,17 @@ async fn a_vetting_client_connects_only_to_the_addresses_its_policy_admits() {
         vec!["127.0.0.1".parse().expect("an address")],
     )]));
 
-    let strict = McpHttpClient::vetting(Arc::new(SsrfPolicy::default()), lookup.clone());
+    // An address literal never reaches the resolver: the URL itself is refused.
+    let literal = McpHttpClient::vetting(
+        &server.url("/mcp"),
+        Arc::new(SsrfPolicy::default()),
+        lookup.clone(),
+    )
+    .expect_err("a loopback literal");
+    assert!(literal.to_string().contains("loopback"), "{literal}");
+
+    let strict = McpHttpClient::vetting(&url, Arc::new(SsrfPolicy::default()), lookup.clone())
+        .expect("a host name passes the URL check");
     let err = connect(url.clone(), strict).await.expect_err("refused");
     assert!(
         err.contains("refused to connect to `mcp.example` (127.0.0.1)") && err.contains("loopback"),
@@ -168,9 +178,11 @@ async fn a_vetting_client_connects_only_to_the_addresses_its_policy_admits() {
     assert!(server.requests().is_empty());
 
     let admitting = McpHttpClient::vetting(
+        &url,
         Arc::new(SsrfPolicy::new(vec!["mcp.example".into()])),
         lookup,
-    );
+    )
+    .expect("an admitted host");
     let client = connect(url, admitting).await.expect("admitted");
     assert_eq!(client.server_info["name"], Value::from("recorder"));
     client.close().await;

@@ -50,6 +50,8 @@ pub enum HttpError {
          the URL it redirects to"
     )]
     CrossOrigin { to: String },
+    #[error("invalid URL {url:?}: {message}")]
+    InvalidUrl { url: String, message: String },
     #[error("it answered HTTP {status} with a Location that is not a URL: {location:?}")]
     BadLocation {
         status: StatusCode,
@@ -84,14 +86,24 @@ impl McpHttpClient {
         })
     }
 
-    /// A client that connects only to addresses `policy` admits, as `lookup` resolves them (for
-    /// servers a tenant registered). The server's own URL is checked with
-    /// [`SsrfPolicy::check_url`] before the client is used: address literals never reach a resolver.
-    pub fn vetting(policy: Arc<SsrfPolicy>, lookup: Arc<dyn Lookup>) -> Self {
-        Self::build(Resolver {
+    /// A client for the MCP server at `server_url` that connects only to addresses `policy`
+    /// admits, as `lookup` resolves them (for servers a tenant registered). `server_url` itself is
+    /// checked first ([`SsrfPolicy::check_url`]), since an address literal never reaches a
+    /// resolver; redirects stay within its origin.
+    pub fn vetting(
+        server_url: &str,
+        policy: Arc<SsrfPolicy>,
+        lookup: Arc<dyn Lookup>,
+    ) -> Result<Self, HttpError> {
+        let parsed = url::Url::parse(server_url).map_err(|e| HttpError::InvalidUrl {
+            url: server_url.to_string(),
+            message: e.to_string(),
+        })?;
+        policy.check_url(&parsed)?;
+        Ok(Self::build(Resolver {
             policy: Some(policy),
             lookup,
-        })
+        }))
     }
 
     fn build(resolver: Resolver) -> Self {
