@@ -5,6 +5,8 @@
 //! collide: the gateway maps each client's own id to one of these.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -34,8 +36,13 @@ type Waiter = oneshot::Sender<Result<Value, UpstreamError>>;
 pub type NotificationHook = Arc<dyn Fn(Notification, Option<i64>) + Send + Sync>;
 
 /// A transport's way to send a message straight from the caller's task, skipping the queue and the
-/// transport task's wake-up (Streamable HTTP installs one once its session is set up).
-pub type DirectSend = Arc<dyn Fn(Message) + Send + Sync>;
+/// transport task's wake-up (Streamable HTTP installs one once its session is set up): it returns
+/// the message's whole exchange with the server, which delivers what comes back.
+pub type DirectSend = Arc<dyn Fn(Message) -> Exchange + Send + Sync>;
+
+/// One message's exchange with the server. A request's runs inside the future that waits for its
+/// answer, so a call costs no task of its own; anything else's is spawned, as nobody waits for it.
+pub type Exchange = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// State shared between a [`Peer`] and the transport task that feeds it.
 pub struct PeerShared {
@@ -124,12 +131,22 @@ pub struct Peer {
     next_id: AtomicI64,
 }
 
-/// A request in flight. Dropping it forgets the request (its late response is discarded).
-#[derive(Debug)]
+/// A request in flight. Dropping it forgets the request: its late response is discarded, and a
+/// direct exchange still under way is abandoned with it.
 pub struct PendingRequest {
     pub id: i64,
     rx: oneshot::Receiver<Result<Value, UpstreamError>>,
+    exchange: Option<Exchange>,
     shared: Arc<PeerShared>,
+}
+
+impl std::fmt::Debug for PendingRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingRequest")
+            .field("id", &self.id)
+            .field("direct", &self.exchange.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for PendingRequest {
@@ -144,7 +161,21 @@ impl Drop for PendingRequest {
 
 impl PendingRequest {
     pub async fn wait(mut self, timeout: Duration) -> Result<Value, UpstreamError> {
-        match tokio::time::timeout(timeout, &mut self.rx).await {
+        let exchange = self.exchange.take();
+        let rx = &mut self.rx;
+        let answer = async move {
+            if let Some(exchange) = exchange {
+                // The exchange delivers the answer through `rx` before it ends; closing the
+                // connection answers `rx` too.
+                tokio::select! {
+                    biased;
+                    () = exchange => {}
+                    answer = &mut *rx => return answer,
+                }
+            }
+            rx.await
+        };
+        match tokio::time::timeout(timeout, answer).await {
             Ok(Ok(Ok(value))) => Ok(value),
             Ok(Ok(Err(err))) => Err(err),
             Ok(Err(_)) => Err(UpstreamError::Closed(self.shared.reason())),
@@ -215,12 +246,13 @@ impl Peer {
             .lock()
             .expect("pending lock")
             .insert(id, tx);
-        let pending = PendingRequest {
+        let mut pending = PendingRequest {
             id,
             rx,
+            exchange: None,
             shared: self.shared.clone(),
         };
-        self.send(Message::Request(Request::new(
+        pending.exchange = self.send(Message::Request(Request::new(
             RequestId::Number(id),
             method,
             params,
@@ -264,22 +296,32 @@ impl Peer {
     }
 
     pub fn notify(&self, method: &str, params: Option<Value>) -> Result<(), UpstreamError> {
-        self.send(Message::Notification(Notification::new(method, params)))
+        self.send_unawaited(Message::Notification(Notification::new(method, params)))
     }
 
-    fn send(&self, message: Message) -> Result<(), UpstreamError> {
+    /// Queues `message` for the transport task, or returns its direct exchange for the caller to
+    /// run.
+    fn send(&self, message: Message) -> Result<Option<Exchange>, UpstreamError> {
         if let Some(direct) = self.shared.direct.read().expect("direct lock").as_ref() {
-            direct(message);
-            return Ok(());
+            return Ok(Some(direct(message)));
         }
         self.outbound
             .send(message)
+            .map(|()| None)
             .map_err(|_| UpstreamError::Closed(self.shared.reason()))
+    }
+
+    /// Sends a message nobody waits an answer to: a direct exchange gets a task of its own.
+    fn send_unawaited(&self, message: Message) -> Result<(), UpstreamError> {
+        if let Some(exchange) = self.send(message)? {
+            tokio::spawn(exchange);
+        }
+        Ok(())
     }
 
     /// Answers a request the backend sent us (sampling, elicitation, roots, ping).
     pub fn respond(&self, response: Response) -> Result<(), UpstreamError> {
-        self.send(Message::Response(response))
+        self.send_unawaited(Message::Response(response))
     }
 
     pub fn is_closed(&self) -> bool {

@@ -65,8 +65,12 @@ impl HistoryIds {
     }
 
     fn next(&self, at_ms: i64) -> String {
+        use std::fmt::Write as _;
         let n = self.0.fetch_add(1, Ordering::Relaxed);
-        format!("{:012x}{n:016x}", at_ms.max(0))
+        // Sized up front: `format!` would grow the string twice for these 28 characters.
+        let mut id = String::with_capacity(28);
+        let _ = write!(id, "{:012x}{n:016x}", at_ms.max(0));
+        id
     }
 }
 

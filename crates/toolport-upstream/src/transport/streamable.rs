@@ -89,9 +89,7 @@ async fn run(conn: Arc<Conn>, mut outbound: mpsc::UnboundedReceiver<Message>) {
                     let _ = tokio::time::timeout(Duration::from_secs(5), ready).await;
                     // From here on order needs no queue: callers POST straight from their task.
                     let direct = conn.clone();
-                    conn.shared.set_direct(Arc::new(move |msg| {
-                        tokio::spawn(post(direct.clone(), msg));
-                    }));
+                    conn.shared.set_direct(Arc::new(move |msg| Box::pin(post(direct.clone(), msg))));
                     continue;
                 }
                 tokio::spawn(post(conn.clone(), msg));
