@@ -5,7 +5,8 @@
 //! - [`client`]: a one-shot client (connect, `initialize`, requests) for `toolport call` and tests.
 //! - [`peer`]: the JSON-RPC client over any transport: id allocation, pending requests, timeouts.
 //! - [`transport`]: one module per wire (`stdio`, `streamable`, `sse`); each runs as one task that
-//!   owns its connection (and, for stdio, its child process). The two HTTP wires share
+//!   owns its connection (and, for stdio, its child process); Streamable HTTP's requests, once its
+//!   session is set up, run in the tasks that wait for them. The two HTTP wires share
 //!   [`McpHttpClient`] (`http_client`).
 //! - [`supervisor`]: connects, initialises, keeps the catalog (tools, prompts, resources) fresh,
 //!   pings, and restarts with backoff; publishes a [`supervisor::Snapshot`] through a watch channel.

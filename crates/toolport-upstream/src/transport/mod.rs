@@ -1,5 +1,7 @@
 //! The wires to a backend. Each transport runs as one task that owns its connection and feeds a
 //! [`Peer`]; the task ends (and closes the peer) when the connection fails or shutdown is asked.
+//! Once its session is set up, Streamable HTTP sends each request from the task that waits for its
+//! answer (`Peer`'s direct exchange) rather than through its own.
 
 mod http_client;
 mod sse;
