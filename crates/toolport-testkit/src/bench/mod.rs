@@ -2,7 +2,7 @@
 //! compares the figures with the targets of issue 2.
 //!
 //! Layout: [`client`] (a lean MCP client over hyper), [`procs`] (the fixture, the plain proxy and
-//! `toolport serve` as child processes, `/proc` readings), [`plain_proxy`] (the reverse proxy the
+//! `toolport serve` as child processes, `/proc` readings), [`plain_proxy`] (the reverse proxies the
 //! gateway is held against, run as `toolport-plain-proxy`), [`measure`] (latency, throughput, idle memory, cold
 //! start, upstream call counts), [`report`] (text and JSON output, targets).
 
@@ -72,14 +72,19 @@ pub struct Comparison {
     pub gateway_latency: Latency,
     pub direct_throughput: Throughput,
     pub gateway_throughput: Throughput,
-    /// The same calls through the plain reverse proxy (HTTP backend only).
-    pub plain_proxy: Option<PlainProxy>,
+    /// The same calls through the plain reverse proxies (HTTP backend only): bodies unread, then
+    /// read as JSON-RPC.
+    pub proxies: Vec<Yardstick>,
     pub counted: Counted,
 }
 
-/// What the plain reverse proxy achieved in front of the same backend.
+/// What a plain reverse proxy achieved in front of the same backend.
 #[derive(Debug, Clone)]
-pub struct PlainProxy {
+pub struct Yardstick {
+    /// How the report names it ("plain proxy").
+    pub label: &'static str,
+    /// Its key in the JSON report ("plain_proxy").
+    pub key: &'static str,
     pub latency: Latency,
     pub throughput: Throughput,
 }
@@ -127,10 +132,12 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         gateway.pid,
         fixture.pid().unwrap_or(0)
     ));
-    let (proxy, proxy_addr) = procs::start_plain_proxy(&bins, fixture_addr).await?;
+    let (proxy, proxy_addr) = procs::start_plain_proxy(&bins, fixture_addr, false).await?;
+    let (reader, reader_addr) = procs::start_plain_proxy(&bins, fixture_addr, true).await?;
     progress(&format!(
-        "plain proxy pid {} on {proxy_addr}",
-        proxy.pid().unwrap_or(0)
+        "plain proxy pid {} on {proxy_addr}, JSON-RPC proxy pid {} on {reader_addr}",
+        proxy.pid().unwrap_or(0),
+        reader.pid().unwrap_or(0)
     ));
     let http_path = format!("/mcp/{HTTP_SERVER}");
     let stdio_path = format!("/mcp/{STDIO_SERVER}");
@@ -147,6 +154,15 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         watched: vec![
             ("client", None),
             ("proxy", proxy.pid()),
+            ("backend", fixture.pid()),
+        ],
+    };
+    let through_reader = Target {
+        addr: reader_addr,
+        path: "/mcp".into(),
+        watched: vec![
+            ("client", None),
+            ("proxy", reader.pid()),
             ("backend", fixture.pid()),
         ],
     };
@@ -172,6 +188,7 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
     let duration = options.duration / u32::try_from(rounds).unwrap_or(u32::MAX);
     let mut direct_acc = Acc::default();
     let mut proxy_acc = Acc::default();
+    let mut reader_acc = Acc::default();
     let mut http_acc = Acc::default();
     let mut stdio_acc = Acc::default();
     let mut stdio_reader = if options.stdio {
@@ -181,13 +198,14 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
     };
     for round in 0..rounds {
         progress(&format!(
-            "round {}/{rounds}: latency ({calls} calls) and throughput ({} sessions, {duration:?}), direct, through the plain proxy and through the gateway",
+            "round {}/{rounds}: latency ({calls} calls) and throughput ({} sessions, {duration:?}), direct, through the plain proxies and through the gateway",
             round + 1,
             options.sessions
         ));
         // Rotate the order so that drift in the machine's load favours nobody.
-        let mut order = [Leg::Direct, Leg::Proxy, Leg::Gateway];
-        order.rotate_left(round % 3);
+        let mut order = [Leg::Direct, Leg::Proxy, Leg::Reader, Leg::Gateway];
+        let legs = order.len();
+        order.rotate_left(round % legs);
         for leg in order {
             match leg {
                 Leg::Direct => direct_acc
@@ -196,6 +214,9 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
                 Leg::Proxy => proxy_acc
                     .latency
                     .extend(through_proxy.latency(calls, warmup).await?),
+                Leg::Reader => reader_acc
+                    .latency
+                    .extend(through_reader.latency(calls, warmup).await?),
                 Leg::Gateway => {
                     through_http
                         .counted_latency(&mut counter, &mut http_acc, calls, warmup)
@@ -216,6 +237,11 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
                 Leg::Proxy => proxy_acc
                     .runs
                     .push(through_proxy.throughput(options.sessions, duration).await?),
+                Leg::Reader => reader_acc.runs.push(
+                    through_reader
+                        .throughput(options.sessions, duration)
+                        .await?,
+                ),
                 Leg::Gateway => {
                     through_http
                         .counted_throughput(&mut counter, &mut http_acc, options.sessions, duration)
@@ -229,7 +255,7 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
             }
         }
     }
-    drop(proxy);
+    drop((proxy, reader));
     let direct_latency = Latency::of(direct_acc.latency);
     let direct_throughput = Throughput::of_runs(options.sessions, direct_acc.runs);
     let http = Comparison {
@@ -238,10 +264,20 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         gateway_latency: Latency::of(http_acc.latency),
         direct_throughput: direct_throughput.clone(),
         gateway_throughput: Throughput::of_runs(options.sessions, http_acc.runs),
-        plain_proxy: Some(PlainProxy {
-            latency: Latency::of(proxy_acc.latency),
-            throughput: Throughput::of_runs(options.sessions, proxy_acc.runs),
-        }),
+        proxies: vec![
+            Yardstick {
+                label: "plain proxy",
+                key: "plain_proxy",
+                latency: Latency::of(proxy_acc.latency),
+                throughput: Throughput::of_runs(options.sessions, proxy_acc.runs),
+            },
+            Yardstick {
+                label: "JSON-RPC proxy",
+                key: "json_rpc_proxy",
+                latency: Latency::of(reader_acc.latency),
+                throughput: Throughput::of_runs(options.sessions, reader_acc.runs),
+            },
+        ],
         counted: http_acc.counted,
     };
     let stdio = stdio_reader.map(|_| Comparison {
@@ -250,7 +286,7 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         gateway_latency: Latency::of(stdio_acc.latency),
         direct_throughput,
         gateway_throughput: Throughput::of_runs(options.sessions, stdio_acc.runs),
-        plain_proxy: None,
+        proxies: Vec::new(),
         counted: stdio_acc.counted,
     });
 
@@ -292,11 +328,13 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
     })
 }
 
-/// The three ways to the HTTP fixture that each round measures.
+/// The four ways to the HTTP fixture that each round measures.
 #[derive(Debug, Clone, Copy)]
 enum Leg {
     Direct,
     Proxy,
+    /// The proxy that reads JSON-RPC.
+    Reader,
     Gateway,
 }
 

@@ -55,10 +55,12 @@ pub async fn start_fixture(bins: &Binaries) -> Result<(FixtureProcess, SocketAdd
     Ok((fixture, addr))
 }
 
-/// The plain reverse proxy in front of the fixture at `upstream`, on a free loopback port.
+/// A plain reverse proxy in front of the fixture at `upstream`, on a free loopback port; with
+/// `json_rpc`, the one that reads the messages it forwards.
 pub async fn start_plain_proxy(
     bins: &Binaries,
     upstream: SocketAddr,
+    json_rpc: bool,
 ) -> Result<(FixtureProcess, SocketAddr), BenchError> {
     if !bins.plain_proxy.exists() {
         return Err(BenchError::Start {
@@ -68,7 +70,11 @@ pub async fn start_plain_proxy(
         });
     }
     let upstream = upstream.to_string();
-    let proxy = spawn_announcing(&bins.plain_proxy, &["--upstream", &upstream]).await?;
+    let mut args = vec!["--upstream", upstream.as_str()];
+    if json_rpc {
+        args.push("--json-rpc");
+    }
+    let proxy = spawn_announcing(&bins.plain_proxy, &args).await?;
     let addr = announced_addr(&proxy, "the plain proxy's announced URL")?;
     Ok((proxy, addr))
 }

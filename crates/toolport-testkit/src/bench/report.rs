@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::Options;
 use super::measure::{ColdStart, Counted, IdleMemory, Latency, Throughput};
-use super::{Comparison, PlainProxy};
+use super::{Comparison, Yardstick};
 
 /// Added latency at p50 with one session, in microseconds.
 pub const TARGET_ADDED_P50_US: f64 = 100.0;
@@ -53,8 +53,8 @@ impl Comparison {
         self.gateway_throughput.calls_per_s / self.direct_throughput.calls_per_s.max(1e-9)
     }
 
-    /// The plain proxy's throughput as a share of direct.
-    pub fn proxy_ratio(&self, proxy: &PlainProxy) -> f64 {
+    /// A plain proxy's throughput as a share of direct.
+    pub fn proxy_ratio(&self, proxy: &Yardstick) -> f64 {
         proxy.throughput.calls_per_s / self.direct_throughput.calls_per_s.max(1e-9)
     }
 
@@ -74,8 +74,8 @@ impl Comparison {
         };
         let _ = writeln!(out, " latency, 1 session, sequential tools/call echo:");
         lat(out, direct_label, &self.direct_latency);
-        if let Some(proxy) = &self.plain_proxy {
-            lat(out, "through plain reverse proxy", &proxy.latency);
+        for proxy in &self.proxies {
+            lat(out, &format!("through {}", proxy.label), &proxy.latency);
         }
         lat(out, "through gateway", &self.gateway_latency);
         let p50 = self.added_p50_us();
@@ -90,10 +90,11 @@ impl Comparison {
             "  added p99 {p99:>8.1} us   target <= {TARGET_ADDED_P99_US} us   {}",
             verdict(p99 <= TARGET_ADDED_P99_US)
         );
-        if let Some(proxy) = &self.plain_proxy {
+        for proxy in &self.proxies {
             let _ = writeln!(
                 out,
-                "  the plain proxy adds p50 {:.1} us, p99 {:.1} us (the yardstick)",
+                "  the {} adds p50 {:.1} us, p99 {:.1} us (a yardstick)",
+                proxy.label,
                 proxy.latency.p50_us - self.direct_latency.p50_us,
                 proxy.latency.p99_us - self.direct_latency.p99_us
             );
@@ -110,11 +111,11 @@ impl Comparison {
             " throughput, {} concurrent sessions:",
             self.gateway_throughput.sessions
         );
-        let mut runs = vec![(direct_label, &self.direct_throughput)];
-        if let Some(proxy) = &self.plain_proxy {
-            runs.push(("through plain proxy", &proxy.throughput));
+        let mut runs = vec![(direct_label.to_string(), &self.direct_throughput)];
+        for proxy in &self.proxies {
+            runs.push((format!("through {}", proxy.label), &proxy.throughput));
         }
-        runs.push(("through gateway", &self.gateway_throughput));
+        runs.push(("through gateway".to_string(), &self.gateway_throughput));
         for (label, t) in &runs {
             tp(out, label, t);
         }
@@ -129,11 +130,13 @@ impl Comparison {
             TARGET_THROUGHPUT_RATIO * 100.0,
             verdict(ratio >= TARGET_THROUGHPUT_RATIO)
         );
-        if let Some(proxy) = &self.plain_proxy {
+        for proxy in &self.proxies {
             let _ = writeln!(
                 out,
-                "  plain proxy/direct {:>6.1} % (the yardstick; issue 2 quotes ~45 %), gateway/plain proxy {:.1} %",
+                "  {}/direct {:>6.1} % (a yardstick; issue 2 quotes ~45 % for the plain proxy), gateway/{} {:.1} %",
+                proxy.label,
                 self.proxy_ratio(proxy) * 100.0,
+                proxy.label,
                 self.gateway_throughput.calls_per_s / proxy.throughput.calls_per_s.max(1e-9)
                     * 100.0
             );
@@ -167,7 +170,7 @@ impl Comparison {
                    "seconds": t.seconds, "calls_per_s": t.calls_per_s, "latency": lat(&t.latency),
                    "cpu_seconds": t.cpu.iter().map(|(l, s)| (l.to_string(), json!(s))).collect::<serde_json::Map<_, _>>()})
         };
-        json!({
+        let mut report = json!({
             "backend": self.backend,
             "latency_1_session": {"direct": lat(&self.direct_latency),
                                   "gateway": lat(&self.gateway_latency),
@@ -176,13 +179,16 @@ impl Comparison {
             "throughput": {"direct": tp(&self.direct_throughput),
                            "gateway": tp(&self.gateway_throughput),
                            "ratio": self.throughput_ratio()},
-            "plain_proxy": self.plain_proxy.as_ref().map(|p| json!({
+            "upstream_calls": counted_json(&self.counted),
+        });
+        for p in &self.proxies {
+            report[p.key] = json!({
                 "latency_1_session": lat(&p.latency),
                 "throughput": tp(&p.throughput),
                 "ratio": self.proxy_ratio(p),
-            })),
-            "upstream_calls": counted_json(&self.counted),
-        })
+            });
+        }
+        report
     }
 }
 
@@ -233,7 +239,7 @@ impl Report {
         let o = &self.options;
         let _ = writeln!(
             out,
-            "toolport-bench: {} cores shared by client, gateway and backend; load average {} before, {} after\n {} sequential calls per latency figure (after {} warm-up), {} sessions for {:.0} s per throughput figure, each split over {} rounds rotating direct, plain proxy and gateway",
+            "toolport-bench: {} cores shared by client, gateway and backend; load average {} before, {} after\n {} sequential calls per latency figure (after {} warm-up), {} sessions for {:.0} s per throughput figure, each split over {} rounds rotating direct, the two plain proxies and the gateway",
             std::thread::available_parallelism().map_or(0, usize::from),
             self.load_before,
             self.load_after,
