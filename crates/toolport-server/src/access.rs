@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use toolport_admin::{AccessError, Principal};
@@ -51,37 +51,44 @@ impl PartialEq for Caller {
 
 impl Eq for Caller {}
 
-/// The one middleware of the MCP routes: the DNS-rebinding guard first (a foreign Host or Origin is
-/// refused before anything else is read), then who calls. One layer rather than two, since each
-/// layer boxes the request's future once more.
+/// The one middleware of the MCP routes other than `POST /mcp[/{name}]` (which
+/// [`crate::front`] serves, calling [`admit`] itself): the caller is attached to the request for
+/// the handlers. One layer rather than two, since each layer boxes the request's future once more.
 pub async fn check(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    match admit(&state, request.headers(), request.uri()).await {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(refused) => refused,
+    }
+}
+
+/// Who sends a request to an MCP route, or the response that refuses it: the DNS-rebinding guard
+/// first (a foreign Host or Origin is refused before anything else is read), then the token, then
+/// the session's owner.
+pub async fn admit(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Caller, Response> {
     let config = state.gateway.config();
-    if let Some(refused) = guard::refusal(&config.http, request.headers()) {
-        return refused.into_response();
+    if let Some(refused) = guard::refusal(&config.http, headers) {
+        return Err(refused.into_response());
     }
     let caller = match config.http.mcp_access {
         McpAccess::Open => Caller::default(),
-        McpAccess::Token => {
-            match authorize(&state, request.headers(), request.uri().path()).await {
-                Ok(caller) => caller,
-                Err(response) => return response,
-            }
-        }
+        McpAccess::Token => authorize(state, headers, uri.path()).await?,
     };
-    if let Some(id) = session_id(&request)
+    if let Some(id) = session_id(headers, uri)
         && state
             .sessions
-            .owner(&id)
+            .owner(id)
             .is_some_and(|owner| owner != caller)
     {
         // Answered like an unknown session: another caller's session does not exist for you.
-        return HttpError::not_found(format!(
+        return Err(HttpError::not_found(format!(
             "session {id:?} does not exist (it expired or was deleted); send initialize again"
         ))
-        .into_response();
+        .into_response());
     }
-    request.extensions_mut().insert(caller);
-    next.run(request).await
+    Ok(caller)
 }
 
 async fn authorize(state: &AppState, headers: &HeaderMap, path: &str) -> Result<Caller, Response> {
@@ -199,18 +206,13 @@ fn endpoint_of(path: &str) -> Endpoint<'_> {
 }
 
 /// The session a request names: `Mcp-Session-Id` (Streamable HTTP) or `?sessionId=` (legacy SSE).
-fn session_id(request: &Request) -> Option<String> {
-    if let Some(id) = request
-        .headers()
-        .get(SESSION_HEADER)
-        .and_then(|v| v.to_str().ok())
-    {
-        return Some(id.to_owned());
+fn session_id<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<&'a str> {
+    if let Some(id) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
+        return Some(id);
     }
-    request.uri().query().and_then(|q| {
+    uri.query().and_then(|q| {
         q.split('&')
             .find_map(|pair| pair.strip_prefix("sessionId="))
-            .map(str::to_owned)
     })
 }
 

@@ -1,7 +1,9 @@
 //! The northbound edge: how MCP clients reach the gateway.
 //!
 //! Layout:
-//! - [`router`]: `fn router(state) -> Router`, the whole HTTP surface (testable with `oneshot`).
+//! - `front`: the service in front of the router, which serves `POST /mcp[/{name}]` (every call)
+//!   without the router's per-request machinery.
+//! - [`router`]: [`app`], the whole HTTP surface (testable with `oneshot`), and [`serve`].
 //! - `guard`: Host and Origin validation (DNS rebinding defence).
 //! - `access`: API tokens and scopes on the MCP routes; sessions bound to their caller.
 //! - `streamable`: Streamable HTTP at `/mcp` and `/mcp/{name}` (sessions and 2026-07-28 stateless).
@@ -14,6 +16,7 @@
 
 mod access;
 mod error;
+mod front;
 mod guard;
 mod health;
 mod http_sessions;
@@ -22,4 +25,4 @@ mod sse;
 pub mod stdio;
 mod streamable;
 
-pub use router::{AppState, router, serve};
+pub use router::{AppState, app, serve};

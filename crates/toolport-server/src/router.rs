@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::ServiceExt as _;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post};
@@ -11,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use toolport_gateway::Gateway;
 
+use crate::front::Front;
 use crate::http_sessions::HttpSessions;
 use crate::{access, health, sse, streamable};
 use toolport_admin::Authenticate;
@@ -61,22 +63,23 @@ impl AppState {
     }
 }
 
-/// The MCP, health and metrics routes; `extra` (the admin API) is merged in under the same body
-/// limit.
-pub fn router(state: AppState, extra: Router) -> Router {
+/// The MCP, health and metrics routes, with `extra` (the admin API) merged in under the same body
+/// limit, behind the [`Front`] that serves `POST /mcp[/{name}]`.
+pub fn app(state: AppState, extra: Router) -> Front {
     let limit = state.gateway.config().http.max_body_bytes;
+    Front::new(state.clone(), router(state, extra, limit), limit)
+}
+
+fn router(state: AppState, extra: Router, limit: usize) -> Router {
     let mcp = Router::new()
+        // POST on these two is served by `Front` before the router.
         .route(
             "/mcp",
-            post(streamable::post_all)
-                .get(streamable::get_all)
-                .delete(streamable::delete_any),
+            get(streamable::get_all).delete(streamable::delete_any),
         )
         .route(
             "/mcp/{name}",
-            post(streamable::post_named)
-                .get(streamable::get_named)
-                .delete(streamable::delete_any),
+            get(streamable::get_named).delete(streamable::delete_any),
         )
         .route("/sse", get(sse::connect_all))
         .route("/sse/{name}", get(sse::connect_named))
@@ -106,7 +109,7 @@ pub async fn serve(
             .expire(state.gateway.clone(), shutdown.clone()),
     );
     let state = state.stopping_with(shutdown.clone());
-    let app = router(state, extra);
+    let app = app(state, extra).into_make_service();
     // Nagle's algorithm would hold back the later writes of a streamed (SSE) answer.
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {

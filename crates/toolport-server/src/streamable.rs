@@ -8,10 +8,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -72,34 +71,6 @@ pub fn query_scope(query: &HashMap<String, String>) -> Scope {
     }
 }
 
-pub async fn post_all(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    post(state, query_scope(&query), caller, headers, body)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
-}
-
-pub async fn post_named(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let scope = match named_scope(&state.gateway, &name) {
-        Ok(s) => s,
-        Err(e) => return e.into_response(),
-    };
-    post(state, scope, caller, headers, body)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
-}
-
 pub async fn get_all(State(state): State<AppState>, headers: HeaderMap) -> Response {
     stream(state, headers).unwrap_or_else(IntoResponse::into_response)
 }
@@ -129,33 +100,45 @@ fn accepts_sse(headers: &HeaderMap) -> bool {
 
 pub fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, HttpError> {
     body.map_err(|rejection| {
-        let status = rejection.status();
-        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "request body too large; raise toolport.maxBodyBytes in the configuration if this is expected".to_string()
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            body_too_large()
         } else {
-            format!("unreadable request body: {rejection}")
-        };
-        HttpError::new(status, ErrorCode::INVALID_REQUEST, message)
+            HttpError::new(
+                rejection.status(),
+                ErrorCode::INVALID_REQUEST,
+                format!("unreadable request body: {rejection}"),
+            )
+        }
     })
 }
 
-async fn post(
+/// 413, for a body beyond `toolport.maxBodyBytes`.
+pub fn body_too_large() -> HttpError {
+    HttpError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::INVALID_REQUEST,
+        "request body too large; raise toolport.maxBodyBytes in the configuration if this is expected",
+    )
+}
+
+/// A POST to `/mcp` or `/mcp/{name}` (routed by [`crate::front`]): a session's messages, a new
+/// session's `initialize`, or a stateless 2026-07-28 request.
+pub async fn post(
     state: AppState,
     scope: Scope,
     caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    headers: &HeaderMap,
+    body: Bytes,
 ) -> Result<Response, HttpError> {
-    let body = read_body(body)?;
     let payload = Payload::parse(&body);
-    let sse = accepts_sse(&headers);
-    if let Some(id) = header(&headers, SESSION_HEADER) {
+    let sse = accepts_sse(headers);
+    if let Some(id) = header(headers, SESSION_HEADER) {
         let session = state.sessions.get(id).ok_or_else(|| {
             HttpError::not_found(format!(
                 "session {id:?} does not exist (it expired or was deleted); send initialize again"
             ))
         })?;
-        if let Some(v) = header(&headers, VERSION_HEADER)
+        if let Some(v) = header(headers, VERSION_HEADER)
             && ProtocolVersion::parse(v).is_none()
         {
             return Err(HttpError::bad_request(format!(
@@ -174,7 +157,7 @@ async fn post(
             ));
         }
     };
-    let header_version = header(&headers, VERSION_HEADER);
+    let header_version = header(headers, VERSION_HEADER);
     let declared = meta::declared_version(request.params.as_ref());
     let stateless = declared.is_some()
         || header_version
@@ -204,7 +187,7 @@ async fn post(
         &state.gateway,
         &scope,
         caller.0.as_deref(),
-        &headers,
+        headers,
         &request,
     )?;
     if request.method == "subscriptions/listen" {

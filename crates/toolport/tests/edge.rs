@@ -1,6 +1,7 @@
 //! The HTTP edge refuses what it must before any MCP processing: foreign Host or Origin (403),
 //! oversized bodies (413), malformed JSON-RPC (400 with a JSON-RPC error), unknown sessions (404),
-//! and answers what it can: batches, pings, unknown methods.
+//! and answers what it can: batches, pings, unknown methods. POSTs reach `/mcp` and `/mcp/{name}`
+//! exactly as the router would route them: names percent-decoded, nothing else taken.
 
 mod support;
 
@@ -147,5 +148,37 @@ async fn sessions_are_required_known_and_deletable() {
         .unwrap();
     assert_eq!(deleted.status(), 200);
     assert_eq!(client.request(2, "tools/list", json!({})).await.status, 404);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn posts_are_routed_like_the_router_would() {
+    let gw = gateway().await;
+    // A percent-encoded server name is the server.
+    let encoded = Client::connect(format!("{}/mcp/%66x", gw.base), "2025-11-25").await;
+    assert_eq!(
+        encoded.call(2, "echo", json!({"text": "decoded"})).await["content"][0]["text"],
+        "decoded"
+    );
+    // Not UTF-8 once decoded: a 400 that says so.
+    let invalid = Client::new(format!("{}/mcp/%FF", gw.base))
+        .post_with(initialize(), &[])
+        .await;
+    assert_eq!(invalid.status, 400);
+    assert!(
+        invalid.messages[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("UTF-8"),
+        "{:?}",
+        invalid.messages
+    );
+    // Paths the router has no POST route for stay unrouted.
+    for path in ["/mcp/", "/mcp/fx/extra", "/mcpx"] {
+        let reply = Client::new(format!("{}{path}", gw.base))
+            .post_with(initialize(), &[])
+            .await;
+        assert_eq!(reply.status, 404, "{path}");
+    }
     gw.stop().await;
 }
