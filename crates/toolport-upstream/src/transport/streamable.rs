@@ -12,7 +12,7 @@ use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use http::header::{ACCEPT, CONTENT_TYPE};
-use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use tokio::sync::mpsc;
@@ -25,11 +25,12 @@ use super::http_client::{HttpError, McpHttpClient, RequestBody, excerpt};
 use crate::error::UpstreamError;
 use crate::peer::{Inbound, NotificationHook, Peer, PeerShared};
 
-const SESSION_HEADER: &str = "mcp-session-id";
-const VERSION_HEADER: &str = "mcp-protocol-version";
+// Names made once: a header inserted by a `&str` name is parsed again on every request.
+const SESSION_HEADER: HeaderName = HeaderName::from_static("mcp-session-id");
+const VERSION_HEADER: HeaderName = HeaderName::from_static("mcp-protocol-version");
 const ACCEPT_BOTH: &str = "application/json, text/event-stream";
 const ACCEPT_STREAM: &str = "text/event-stream";
-const LAST_EVENT_HEADER: &str = "last-event-id";
+const LAST_EVENT_HEADER: HeaderName = HeaderName::from_static("last-event-id");
 
 struct Conn {
     name: Arc<str>,
