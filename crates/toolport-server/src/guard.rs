@@ -47,7 +47,7 @@ pub fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
 }
 
 /// The 403 for a request whose Host or Origin is not the gateway's own; `None` when it may go on.
-/// [`crate::access::check`] asks it first, before anything else is read.
+/// [`crate::access::admit`] asks it first, before anything else is read.
 pub fn refusal(settings: &HttpSettings, headers: &HeaderMap) -> Option<HttpError> {
     let loopback = settings.listen.ip().is_loopback();
     if let Some(host) = headers.get(HOST).and_then(|h| h.to_str().ok())

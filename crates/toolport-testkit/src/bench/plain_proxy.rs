@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Either, Empty, Full};
 use hyper::body::Incoming;
@@ -152,7 +152,7 @@ async fn forward_read(
         _ => body,
     };
     parts.headers.remove(CONTENT_LENGTH);
-    parts.headers.remove(http::header::TRANSFER_ENCODING);
+    parts.headers.remove(TRANSFER_ENCODING);
     Ok(Response::from_parts(parts, Full::new(body)))
 }
 
