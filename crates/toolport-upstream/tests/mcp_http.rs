@@ -99,13 +99,42 @@ async fn a_redirect_within_the_origin_keeps_the_method_the_body_and_the_headers(
         );
         // Each request was sent to the configured URL first: nothing is remembered across calls.
         assert_eq!(methods(&requests, "/mcp"), arrived, "{status}");
+        let host = server.addr.to_string();
         for rec in requests.iter().filter(|r| r.path == "/mcp/") {
             assert_eq!(rec.header("x-api-key"), Some("secret"), "{status}");
+            assert_eq!(rec.header("host"), Some(host.as_str()), "{status}");
             if rec.method == "POST" {
                 assert_eq!(rec.header("content-type"), Some("application/json"));
                 assert_eq!(rec.body_json()["jsonrpc"], "2.0");
             }
         }
+    }
+}
+
+#[tokio::test]
+async fn a_host_header_in_the_configuration_is_sent_as_configured() {
+    let server = Recorder::start(mcp_reply).await;
+    let spec = UpstreamSpec::StreamableHttp {
+        url: server.url("/mcp"),
+        headers: [("Host".to_string(), "mcp.internal".to_string())].into(),
+    };
+    let options = McpClientOptions {
+        timeout: Duration::from_secs(5),
+        ..McpClientOptions::default()
+    };
+    let client = McpClient::connect("recorder", &spec, options)
+        .await
+        .expect("connects");
+    assert_eq!(client.request("ping", None).await.expect("ping"), json!({}));
+    client.close().await;
+    let posts: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert!(posts.len() >= 3, "{posts:?}");
+    for rec in &posts {
+        assert_eq!(rec.header("host"), Some("mcp.internal"));
     }
 }
 

@@ -159,6 +159,23 @@ impl McpHttpClient {
     }
 }
 
+/// The `Host` header for requests to `uri`'s origin (its port only when not the scheme's
+/// default), or `None` without a host. Made once per server: left to hyper-util, it is formatted
+/// again for every request. Redirects stay within the origin, so it holds for all of them.
+pub(crate) fn host_header(uri: &Uri) -> Option<HeaderValue> {
+    let host = uri.host()?;
+    let default_port = match uri.scheme_str() {
+        Some("https") => Some(443),
+        Some("http") => Some(80),
+        _ => None,
+    };
+    let value = match uri.port_u16() {
+        Some(port) if Some(port) != default_port => format!("{host}:{port}"),
+        _ => host.to_owned(),
+    };
+    HeaderValue::from_str(&value).ok()
+}
+
 /// Where a redirect from `current` leads, if it stays within the origin of `first`.
 fn redirect_target(
     first: &Uri,
@@ -228,5 +245,41 @@ impl tower::Service<Name> for Resolver {
                 .collect::<Vec<_>>()
                 .into_iter())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host_of(url: &str) -> Option<String> {
+        host_header(&url.parse().expect("a valid URI"))
+            .map(|v| v.to_str().expect("ASCII").to_owned())
+    }
+
+    #[test]
+    fn the_host_header_names_the_port_only_when_it_is_not_the_schemes_default() {
+        assert_eq!(
+            host_of("http://127.0.0.1:8080/mcp").as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(
+            host_of("http://example.com:80/mcp").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(
+            host_of("https://example.com/mcp").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(
+            host_of("https://example.com:80/mcp").as_deref(),
+            Some("example.com:80")
+        );
+        assert_eq!(host_of("http://[::1]:3000/").as_deref(), Some("[::1]:3000"));
+        assert_eq!(
+            host_of("https://user:secret@example.com:8443/").as_deref(),
+            Some("example.com:8443")
+        );
+        assert_eq!(host_of("/mcp"), None);
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
-use http::header::{ACCEPT, CONTENT_TYPE};
+use http::header::{ACCEPT, CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -21,7 +21,7 @@ use toolport_protocol::jsonrpc::Payload;
 use toolport_protocol::{ErrorCode, Message, RequestId, Response, RpcError};
 
 use super::header_map;
-use super::http_client::{HttpError, McpHttpClient, RequestBody, excerpt};
+use super::http_client::{HttpError, McpHttpClient, RequestBody, excerpt, host_header};
 use crate::error::UpstreamError;
 use crate::peer::{Inbound, NotificationHook, Peer, PeerShared};
 
@@ -36,6 +36,8 @@ struct Conn {
     name: Arc<str>,
     /// Parsed once: every call reuses it.
     url: Uri,
+    /// The `Host` of `url`, made once.
+    host: Option<HeaderValue>,
     client: McpHttpClient,
     headers: HeaderMap,
     session: Mutex<Option<HeaderValue>>,
@@ -59,6 +61,7 @@ pub(super) fn connect(
     let (peer, out_rx, shared, ev_rx) = Peer::new(hook);
     let conn = Arc::new(Conn {
         name: name.into(),
+        host: host_header(&url),
         url,
         client,
         headers,
@@ -128,6 +131,10 @@ impl Conn {
             *request.uri_mut() = uri;
             let headers = request.headers_mut();
             headers.clone_from(&self.headers);
+            // A `Host` the configuration sets stays.
+            if let Some(host) = &self.host {
+                headers.entry(HOST).or_insert_with(|| host.clone());
+            }
             if method != Method::DELETE {
                 headers.insert(ACCEPT, accept.clone());
             }
