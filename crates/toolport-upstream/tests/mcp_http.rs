@@ -1,7 +1,7 @@
 //! The HTTP client of the MCP transports against a loopback server that answers as a Streamable
 //! HTTP MCP server: redirects within the server's origin are followed with the message intact,
-//! redirects elsewhere and loops are refused, and a vetting client connects only to the addresses
-//! its policy admits.
+//! redirects elsewhere and loops are refused, a `Host` header the configuration sets is sent as
+//! set, and a vetting client connects only to the addresses its policy admits.
 
 mod support;
 
