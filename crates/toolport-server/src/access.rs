@@ -21,6 +21,7 @@ use crate::error::HttpError;
 use crate::guard;
 use crate::router::AppState;
 use crate::streamable::{SESSION_HEADER, no_such_endpoint};
+use crate::{sse, streamable};
 
 /// The identity behind a request, attached to it for the handlers: its token's tenant, user and
 /// id, or `None` when the MCP routes are open. Sessions remember it to refuse other callers and to
@@ -76,17 +77,14 @@ pub async fn admit(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<C
         McpAccess::Open => Caller::default(),
         McpAccess::Token => authorize(state, headers, uri.path()).await?,
     };
-    if let Some(id) = session_id(headers, uri)
+    if let Some((id, unknown)) = session_id(headers, uri)
         && state
             .sessions
             .owner(id)
             .is_some_and(|owner| owner != caller)
     {
         // Answered like an unknown session: another caller's session does not exist for you.
-        return Err(HttpError::not_found(format!(
-            "session {id:?} does not exist (it expired or was deleted); send initialize again"
-        ))
-        .into_response());
+        return Err(unknown(id).into_response());
     }
     Ok(caller)
 }
@@ -205,15 +203,21 @@ fn endpoint_of(path: &str) -> Endpoint<'_> {
     }
 }
 
-/// The session a request names: `Mcp-Session-Id` (Streamable HTTP) or `?sessionId=` (legacy SSE).
-fn session_id<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<&'a str> {
+/// A transport's answer for a session id that names no session of the caller's.
+type UnknownSession = fn(&str) -> HttpError;
+
+/// The session a request names, `Mcp-Session-Id` (Streamable HTTP) or `?sessionId=` (legacy
+/// SSE), with the answer its transport gives a session that does not exist.
+fn session_id<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<(&'a str, UnknownSession)> {
     if let Some(id) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
-        return Some(id);
+        return Some((id, streamable::unknown_session));
     }
-    uri.query().and_then(|q| {
-        q.split('&')
-            .find_map(|pair| pair.strip_prefix("sessionId="))
-    })
+    uri.query()
+        .and_then(|q| {
+            q.split('&')
+                .find_map(|pair| pair.strip_prefix("sessionId="))
+        })
+        .map(|id| (id, sse::unknown_session as UnknownSession))
 }
 
 #[cfg(test)]

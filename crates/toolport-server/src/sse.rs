@@ -53,6 +53,12 @@ impl Drop for CloseOnDrop {
     }
 }
 
+/// The one answer for a `?sessionId=` that names no session of the caller's: one that ended, one
+/// that never existed, and another caller's (which `access` refuses) alike.
+pub fn unknown_session(id: &str) -> HttpError {
+    HttpError::not_found(format!("session {id:?} does not exist; reconnect to /sse"))
+}
+
 fn open(state: AppState, scope: Scope, caller: Caller) -> Response {
     let session = state.sessions.create(&state.gateway, scope, caller);
     let id = session.session.id.clone();
@@ -85,8 +91,7 @@ pub async fn message(
             .into_response();
     };
     let Some(session) = state.sessions.get(id) else {
-        return HttpError::not_found(format!("session {id:?} does not exist; reconnect to /sse"))
-            .into_response();
+        return unknown_session(id).into_response();
     };
     let body = match read_body(body) {
         Ok(b) => b,

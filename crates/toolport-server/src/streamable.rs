@@ -59,6 +59,14 @@ pub fn no_such_endpoint(name: &str) -> HttpError {
     ))
 }
 
+/// The one answer for a session id that names no session of the caller's: one that expired or
+/// was deleted, one that never existed, and another caller's (which `access` refuses) alike.
+pub fn unknown_session(id: &str) -> HttpError {
+    HttpError::not_found(format!(
+        "session {id:?} does not exist (it expired or was deleted); send initialize again"
+    ))
+}
+
 /// `/mcp?tags=a,b` selects servers by tag.
 pub fn query_scope(query: &HashMap<String, String>) -> Scope {
     match query.get("tags") {
@@ -88,7 +96,7 @@ pub async fn delete_any(State(state): State<AppState>, headers: HeaderMap) -> Re
     if state.sessions.remove(&state.gateway, id) {
         StatusCode::OK.into_response()
     } else {
-        HttpError::not_found("unknown session").into_response()
+        unknown_session(id).into_response()
     }
 }
 
@@ -135,11 +143,7 @@ pub async fn post(
     let payload = Payload::parse(&body);
     let sse = accepts_sse(headers);
     if let Some(id) = header(headers, SESSION_HEADER) {
-        let session = state.sessions.get(id).ok_or_else(|| {
-            HttpError::not_found(format!(
-                "session {id:?} does not exist (it expired or was deleted); send initialize again"
-            ))
-        })?;
+        let session = state.sessions.get(id).ok_or_else(|| unknown_session(id))?;
         if let Some(v) = header(headers, VERSION_HEADER)
             && ProtocolVersion::parse(v).is_none()
         {
@@ -492,10 +496,7 @@ fn stream(state: AppState, headers: HeaderMap) -> Result<Response, HttpError> {
             "GET needs the Mcp-Session-Id header of an initialized session",
         ));
     };
-    let session = state
-        .sessions
-        .get(id)
-        .ok_or_else(|| HttpError::not_found("unknown session; send initialize again"))?;
+    let session = state.sessions.get(id).ok_or_else(|| unknown_session(id))?;
     let stream = session.take_stream().ok_or_else(|| {
         HttpError::new(
             StatusCode::CONFLICT,

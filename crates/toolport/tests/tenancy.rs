@@ -7,6 +7,8 @@ mod support;
 use std::process::Stdio;
 use std::time::Duration;
 
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
 use serde_json::{Value, json};
 use support::Client;
 use support::binary::{
@@ -77,6 +79,72 @@ async fn mcp_routes_need_a_token_whose_scopes_cover_them() {
         )
         .await;
     assert_eq!(reply.status, 404, "{reply:?}");
+    // ... exactly as one that never existed, on every route that names a session.
+    let never = "0123456789abcdef0123456789abcdef";
+    let answer = |method: reqwest::Method, url: String, session: Option<&str>| {
+        let mut req = http
+            .request(method, url)
+            .bearer_auth(intruder.token.as_deref().unwrap())
+            .header("accept", "application/json, text/event-stream")
+            .json(&json!({"jsonrpc": "2.0", "id": 7, "method": "ping"}));
+        if let Some(id) = session {
+            req = req.header("mcp-session-id", id);
+        }
+        async move {
+            let reply = req.send().await.unwrap();
+            (reply.status(), reply.text().await.unwrap())
+        }
+    };
+    let theirs = admin.session.clone().unwrap();
+    let mcp = format!("{}/mcp", gw.base());
+    for method in [
+        reqwest::Method::POST,
+        reqwest::Method::GET,
+        reqwest::Method::DELETE,
+    ] {
+        let (status, body) = answer(method.clone(), mcp.clone(), Some(&theirs)).await;
+        let missing = answer(method.clone(), mcp.clone(), Some(never)).await;
+        assert_eq!(status, 404, "{method} {body}");
+        assert_eq!((status, body.replace(&theirs, never)), missing, "{method}");
+    }
+    let legacy = http
+        .get(format!("{}/sse", gw.base()))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    // The stream stays open (and with it the session) until the checks are done.
+    let mut events = legacy.bytes_stream().eventsource();
+    let endpoint = events.next().await.unwrap().unwrap();
+    let (path, legacy_id) = endpoint.data.split_once("sessionId=").unwrap();
+    let (status, body) = answer(
+        reqwest::Method::POST,
+        format!("{}{}", gw.base(), endpoint.data),
+        None,
+    )
+    .await;
+    let missing = answer(
+        reqwest::Method::POST,
+        format!("{}{path}sessionId={never}", gw.base()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!((status, body.replace(legacy_id, never)), missing);
+    let owners = http
+        .post(format!("{}{}", gw.base(), endpoint.data))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"jsonrpc": "2.0", "id": 8, "method": "ping"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        owners.status(),
+        202,
+        "the legacy session was alive throughout"
+    );
+    drop(events);
     assert_eq!(
         admin.call(6, "fx__echo", json!({"text": "mine"})).await["content"][0]["text"],
         "mine"
