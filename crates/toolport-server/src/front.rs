@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::future::RouteFuture;
 use futures::future::{BoxFuture, Either};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use toolport_protocol::ErrorCode;
 use tower::Service;
 
 use crate::access;
@@ -127,11 +126,7 @@ async fn read_limited(body: Body, limit: usize) -> Result<Bytes, HttpError> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<LengthLimitError>() => Err(streamable::body_too_large()),
-        Err(error) => Err(HttpError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::INVALID_REQUEST,
-            format!("unreadable request body: {error}"),
-        )),
+        Err(error) => Err(streamable::unreadable_body(StatusCode::BAD_REQUEST, &error)),
     }
 }
 

@@ -113,13 +113,18 @@ pub fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, HttpError
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             body_too_large()
         } else {
-            HttpError::new(
-                rejection.status(),
-                ErrorCode::INVALID_REQUEST,
-                format!("unreadable request body: {rejection}"),
-            )
+            unreadable_body(rejection.status(), &rejection)
         }
     })
+}
+
+/// A body that could not be read, with `status` (400 unless the reader says otherwise).
+pub fn unreadable_body(status: StatusCode, error: impl std::fmt::Display) -> HttpError {
+    HttpError::new(
+        status,
+        ErrorCode::INVALID_REQUEST,
+        format!("unreadable request body: {error}"),
+    )
 }
 
 /// 413, for a body beyond `toolport.maxBodyBytes`.
