@@ -1,11 +1,15 @@
 //! The HTTP client of the MCP transports against a loopback server that answers as a Streamable
 //! HTTP MCP server: redirects within the server's origin are followed with the message intact,
 //! redirects elsewhere and loops are refused, a `Host` header the configuration sets is sent as
-//! set, and a vetting client connects only to the addresses its policy admits.
+//! set, a vetting client connects only to the addresses its policy admits, and calls share one
+//! connection while the server keeps it open and get new ones when it closes them.
 
 mod support;
 
+use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -220,5 +224,136 @@ async fn a_vetting_client_connects_only_to_the_addresses_its_policy_admits() {
         first.header("host"),
         Some(format!("mcp.example:{}", server.addr.port()).as_str()),
         "the request names the host it was sent to"
+    );
+}
+
+/// The `ping`s a server received.
+fn pings(server: &Recorder) -> Vec<Recorded> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.body_json()["method"] == "ping")
+        .collect()
+}
+
+fn peers(requests: &[Recorded]) -> HashSet<SocketAddr> {
+    requests.iter().map(|r| r.peer).collect()
+}
+
+#[tokio::test]
+async fn calls_one_after_another_share_one_connection() {
+    let server = Recorder::start(mcp_reply).await;
+    let client = connect(server.url("/mcp"), McpHttpClient::new())
+        .await
+        .expect("connects");
+    for _ in 0..20 {
+        assert_eq!(client.request("ping", None).await.expect("ping"), json!({}));
+    }
+    client.close().await;
+    let pings = pings(&server);
+    assert_eq!(pings.len(), 20);
+    assert_eq!(peers(&pings).len(), 1, "{:?}", peers(&pings));
+}
+
+#[tokio::test]
+async fn a_server_that_closes_each_connection_after_its_answer_gets_every_call_on_a_new_one() {
+    let server = Recorder::start(|rec| {
+        let mut reply = mcp_reply(rec);
+        reply.headers.push(("connection".into(), "close".into()));
+        reply
+    })
+    .await;
+    let client = connect(server.url("/mcp"), McpHttpClient::new())
+        .await
+        .expect("connects");
+    for _ in 0..10 {
+        assert_eq!(client.request("ping", None).await.expect("ping"), json!({}));
+    }
+    client.close().await;
+    let pings = pings(&server);
+    assert_eq!(pings.len(), 10);
+    assert_eq!(peers(&pings).len(), 10, "{:?}", peers(&pings));
+}
+
+/// Reads one request (head and body by its `Content-Length`) from `stream`; `None` at its end.
+async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<(String, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).await.ok().filter(|n| *n > 0)?;
+        received.extend_from_slice(&buf[..n]);
+        let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&received[..end]).into_owned();
+        let length = head
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+            .map_or(0, |(_, v)| v.trim().parse::<usize>().expect("a length"));
+        if received.len() >= end + 4 + length {
+            return Some((head, received[end + 4..end + 4 + length].to_vec()));
+        }
+    }
+}
+
+/// A server answering as `mcp_reply` does that closes a connection idle for `idle`, without
+/// saying so in its answers (as a server's keep-alive timeout does); it counts the connections.
+async fn closing_idle_connections(idle: Duration) -> (SocketAddr, Arc<AtomicUsize>) {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("local address");
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, peer)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                while let Ok(Some((head, body))) =
+                    tokio::time::timeout(idle, read_request(&mut stream)).await
+                {
+                    let rec = Recorded {
+                        method: head.split(' ').next().unwrap_or_default().to_string(),
+                        path: "/mcp".into(),
+                        query: None,
+                        headers: Vec::new(),
+                        body,
+                        peer,
+                    };
+                    let reply = mcp_reply(&rec);
+                    let head = format!(
+                        "HTTP/1.1 {} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        reply.status,
+                        reply.body.len()
+                    );
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    let _ = stream.write_all(&reply.body).await;
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test]
+async fn a_connection_the_server_closed_while_it_was_idle_is_not_used_again() {
+    let (addr, accepted) = closing_idle_connections(Duration::from_millis(50)).await;
+    let client = connect(format!("http://{addr}/mcp"), McpHttpClient::new())
+        .await
+        .expect("connects");
+    let before = accepted.load(Ordering::SeqCst);
+    for _ in 0..3 {
+        // Long enough for the server to have closed the connection of the last answer.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(client.request("ping", None).await.expect("ping"), json!({}));
+    }
+    client.close().await;
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        before + 3,
+        "a new connection per ping"
     );
 }

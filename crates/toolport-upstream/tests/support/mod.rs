@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
 use serde_json::Value;
 use toolport_upstream::api::{ApiBackend, ApiConfig, SafeClient, SpecSource, SsrfPolicy};
@@ -23,6 +23,8 @@ pub struct Recorded {
     pub query: Option<String>,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The client's address: one per connection.
+    pub peer: SocketAddr,
 }
 
 impl Recorded {
@@ -108,6 +110,7 @@ impl Recorder {
             .expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
         tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let _ = axum::serve(listener, app).await;
         });
         Recorder { addr, requests }
@@ -132,6 +135,10 @@ impl Recorder {
 
 async fn handle(req: Request, log: Arc<Mutex<Vec<Recorded>>>, respond: Responder) -> Response {
     let (parts, body) = req.into_parts();
+    let ConnectInfo(peer) = *parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .expect("the server is made with connect info");
     let body = axum::body::to_bytes(body, usize::MAX)
         .await
         .map(|b| b.to_vec())
@@ -151,6 +158,7 @@ async fn handle(req: Request, log: Arc<Mutex<Vec<Recorded>>>, respond: Responder
             })
             .collect(),
         body,
+        peer,
     };
     if let Ok(mut l) = log.lock() {
         l.push(rec.clone());
